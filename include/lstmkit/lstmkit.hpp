@@ -1,0 +1,313 @@
+// lstmkit: LSTM networks for CPUs, inference and training.
+//
+// The five-minute tour:
+//
+//   lstmkit::ModelConfig config;
+//   config.input_size = 3;    // I
+//   config.hidden_size = 64;  // H
+//   config.num_layers = 2;    // L
+//   config.output_size = 1;   // O, a dense head on top (0 = no head)
+//   lstmkit::Model model(config, lstmkit::InitOptions{/*seed=*/42});
+//
+//   // Inputs are float32, time-major: x[t][b][i] is x[(t * B + b) * I + i].
+//   lstmkit::Output out = model.Forward({/*seq_len=*/T, /*batch=*/B, x});
+//
+//   lstmkit::TrainerConfig tc;  // epochs, batch size, optimizer, loss, ...
+//   lstmkit::Trainer trainer(&model, tc);
+//   trainer.Fit(train_set);
+//
+// Parameters use PyTorch's nn.LSTM names, shapes and gate order (i, f, g, o):
+// weight_ih_l{k} [4H, I_k], weight_hh_l{k} [4H, H], bias_ih_l{k} [4H],
+// bias_hh_l{k} [4H], and for the head head.weight [O, H], head.bias [O].
+//
+// Every function checks its arguments and throws lstmkit::Error with a
+// message that names the argument and the value it expected.
+#ifndef LSTMKIT_LSTMKIT_HPP_
+#define LSTMKIT_LSTMKIT_HPP_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#if defined(_WIN32)
+#define LSTMKIT_API
+#else
+#define LSTMKIT_API __attribute__((visibility("default")))
+#endif
+
+namespace lstmkit {
+
+// The one exception type the library throws for bad arguments, bad files and
+// failed training (for example a loss that became NaN).
+class LSTMKIT_API Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message);
+  ~Error() override;
+};
+
+// A non-owning view of contiguous elements; built from a pointer and a count,
+// or from any container with data() and size() such as std::vector.
+template <typename T>
+class Span {
+ public:
+  Span() = default;
+  Span(T* data, size_t size) : data_(data), size_(size) {}
+  template <typename Container,
+            typename = std::enable_if_t<std::is_convertible_v<
+                decltype(std::declval<Container&>().data()), T*>>>
+  Span(Container&& c) : data_(c.data()), size_(c.size()) {}  // NOLINT
+
+  T* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& operator[](size_t i) const { return data_[i]; }
+  T* begin() const { return data_; }
+  T* end() const { return data_ + size_; }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+enum class OutputActivation {
+  kIdentity,  // regression
+  kSoftmax,   // classification and language models
+};
+
+enum class OutputSteps {
+  kEveryStep,  // y has shape [T][B][O]
+  kLastStep,   // y has shape [B][O]: only the last step's output
+};
+
+struct ModelConfig {
+  int input_size = 0;   // I, features per time step
+  int hidden_size = 0;  // H, units per layer
+  int num_layers = 1;   // L, stacked layers; layer k > 0 reads layer k-1's h
+  // O, size of the dense head applied to the top layer's h. With 0 there is
+  // no head and the model's output is the top layer's h itself (O = H).
+  int output_size = 0;
+  OutputActivation output_activation = OutputActivation::kIdentity;
+  OutputSteps output_steps = OutputSteps::kEveryStep;
+
+  // Reserved so that later versions extend the model without changing this
+  // struct's meaning. This version accepts only the defaults and throws
+  // lstmkit::Error otherwise.
+  bool bidirectional = false;
+  int proj_size = 0;
+  float dropout = 0.0f;
+};
+
+struct InitOptions {
+  uint64_t seed = 0;  // the same seed gives the same parameters, everywhere
+  // PyTorch draws every parameter from U(-1/sqrt(H), 1/sqrt(H)). With this
+  // set, bias_ih's forget block starts at 1 and bias_hh's at 0, so the
+  // forget gate starts open (a common aid for long sequences).
+  bool forget_bias_one = false;
+};
+
+// One batch of sequences, time-major. Views only; nothing is copied.
+struct Input {
+  int seq_len = 0;        // T
+  int batch = 0;          // B
+  Span<const float> x;    // [T][B][I]
+  Span<const float> h0;   // [L][B][H], or empty for zeros
+  Span<const float> c0;   // [L][B][H], or empty for zeros
+  // Reserved for per-sequence lengths; must be empty in this version.
+  Span<const int32_t> seq_lens;
+};
+
+struct Output {
+  // [T][B][O] (OutputSteps::kEveryStep) or [B][O] (kLastStep). With a
+  // softmax head these are probabilities.
+  std::vector<float> y;
+  std::vector<float> h_n;  // [L][B][H], the states after the last step
+  std::vector<float> c_n;  // [L][B][H]
+};
+
+enum class LossKind {
+  // Mean over every element of y of (y - target)^2, as torch.nn.MSELoss.
+  kMeanSquaredError,
+  // Mean over the steps whose label is not ignore_index of -log p[label], as
+  // torch.nn.CrossEntropyLoss on the head's logits. Needs a softmax head.
+  kCrossEntropy,
+};
+
+struct LossConfig {
+  LossKind kind = LossKind::kMeanSquaredError;
+  int32_t ignore_index = -100;  // cross-entropy labels equal to this count 0
+};
+
+// What the loss compares y against; the shape follows OutputSteps.
+struct Target {
+  Span<const float> values;    // mean squared error: the same shape as y
+  Span<const int32_t> labels;  // cross-entropy: [T][B] or [B], in [0, O)
+};
+
+class Model;
+
+// Gradients of a loss: one entry per parameter (same names and shapes as the
+// model's), plus the gradients with respect to the inputs and initial states.
+class LSTMKIT_API Gradients {
+ public:
+  Gradients();
+  ~Gradients();
+  Gradients(const Gradients&);
+  Gradients& operator=(const Gradients&);
+  Gradients(Gradients&&) noexcept;
+  Gradients& operator=(Gradients&&) noexcept;
+
+  Span<const float> parameter(const std::string& name) const;
+  // Every parameter gradient, in Model::parameter_names() order.
+  Span<float> parameters();
+  Span<const float> parameters() const;
+
+  std::vector<float> x;   // [T][B][I]
+  std::vector<float> h0;  // [L][B][H]
+  std::vector<float> c0;  // [L][B][H]
+
+  struct Impl;
+
+ private:
+  friend class Model;
+  std::unique_ptr<Impl> impl_;
+};
+
+class LSTMKIT_API Model {
+ public:
+  explicit Model(const ModelConfig& config, const InitOptions& init = {});
+  ~Model();
+  Model(const Model&);
+  Model& operator=(const Model&);
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+
+  const ModelConfig& config() const;
+  // O: the size of one step's output (output_size, or hidden_size without a
+  // head).
+  int output_width() const;
+
+  // Runs the model over a batch. Thread-safe: one Model may serve many
+  // threads at once.
+  Output Forward(const Input& input) const;
+  // The same, reusing the vectors of *output.
+  void Forward(const Input& input, Output* output) const;
+
+  // Runs forward and returns the loss, without gradients.
+  float ComputeLoss(const Input& input, const Target& target,
+                    const LossConfig& loss) const;
+
+  // Runs forward and backward through time and returns the loss.
+  // *gradients is resized as needed and overwritten, not accumulated.
+  float ComputeGradients(const Input& input, const Target& target,
+                         const LossConfig& loss, Gradients* gradients) const;
+
+  // Parameters by PyTorch name ("weight_ih_l0", ..., "head.weight").
+  std::vector<std::string> parameter_names() const;
+  std::vector<int> parameter_shape(const std::string& name) const;
+  Span<const float> parameter(const std::string& name) const;
+  void set_parameter(const std::string& name, Span<const float> values);
+  // All parameters, contiguous, in parameter_names() order. Call
+  // parameters_changed() after writing through this view.
+  Span<float> parameters();
+  Span<const float> parameters() const;
+  void parameters_changed();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Clips gradients in place so that their global L2 norm is at most max_norm,
+// as torch.nn.utils.clip_grad_norm_. Only parameter gradients are scaled.
+// Returns the norm before clipping.
+LSTMKIT_API float ClipGradientNorm(Gradients* gradients, float max_norm);
+
+struct OptimizerConfig {
+  enum class Kind { kSgd, kAdam };
+  Kind kind = Kind::kAdam;
+  float learning_rate = 1e-3f;
+  float weight_decay = 0.0f;  // L2 penalty added to the gradient
+  float momentum = 0.0f;      // SGD: v = momentum * v + g; p -= lr * v
+  float beta1 = 0.9f;         // Adam
+  float beta2 = 0.999f;       // Adam
+  float epsilon = 1e-8f;      // Adam
+};
+
+// SGD with momentum, or Adam, with PyTorch's update rules.
+class LSTMKIT_API Optimizer {
+ public:
+  explicit Optimizer(const OptimizerConfig& config);
+  ~Optimizer();
+  Optimizer(Optimizer&&) noexcept;
+  Optimizer& operator=(Optimizer&&) noexcept;
+
+  void Step(Model* model, const Gradients& gradients);
+  int64_t steps() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// An in-memory dataset of equal-length sequences, stored sample by sample
+// (not time-major): inputs[n][t][i]. The Trainer gathers shuffled samples
+// into time-major mini-batches.
+struct Dataset {
+  int num_samples = 0;  // N
+  int seq_len = 0;      // T
+  std::vector<float> inputs;     // [N][T][I]
+  std::vector<float> targets;    // mean squared error: [N][T][O] or [N][O]
+  std::vector<int32_t> labels;   // cross-entropy: [N][T] or [N]
+};
+
+struct EpochReport {
+  int epoch = 0;                  // counted from 1
+  double train_loss = 0.0;        // mean over the epoch's samples
+  double validation_loss = 0.0;   // NaN without a validation set
+  double seconds = 0.0;
+};
+
+struct TrainerConfig {
+  int epochs = 10;
+  int batch_size = 32;
+  OptimizerConfig optimizer;
+  LossConfig loss;
+  float clip_norm = 0.0f;  // global gradient-norm limit; 0 = no clipping
+  uint64_t seed = 0;       // shuffling order
+  bool shuffle = true;
+  std::function<void(const EpochReport&)> on_epoch;  // called after each
+};
+
+// Trains a model on a Dataset in shuffled mini-batches. Training that makes
+// the loss or a gradient NaN or infinite stops with lstmkit::Error and leaves
+// the model with its parameters from before the failing step.
+class LSTMKIT_API Trainer {
+ public:
+  Trainer(Model* model, const TrainerConfig& config);
+  ~Trainer();
+
+  std::vector<EpochReport> Fit(const Dataset& train,
+                               const Dataset* validation = nullptr);
+  // Mean loss over a dataset, computed in batches of batch_size.
+  double Evaluate(const Dataset& data) const;
+
+ private:
+  Model* model_;
+  TrainerConfig config_;
+  Optimizer optimizer_;
+  uint64_t shuffle_state_;
+};
+
+LSTMKIT_API const char* Version();
+
+}  // namespace lstmkit
+
+#endif  // LSTMKIT_LSTMKIT_HPP_

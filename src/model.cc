@@ -1,0 +1,198 @@
+#include <cmath>
+#include <cstring>
+
+#include "backward_pass.h"
+#include "check.h"
+#include "forward_pass.h"
+#include "loss.h"
+#include "model_impl.h"
+#include "rng.h"
+
+namespace lstmkit {
+
+using internal::ParameterLayout;
+using internal::Require;
+
+namespace {
+
+void InitializeParameters(const ModelConfig& config, const InitOptions& init,
+                          const ParameterLayout& layout,
+                          std::vector<float>* params) {
+  internal::Rng rng(init.seed);
+  const float bound = 1.0f / std::sqrt(static_cast<float>(config.hidden_size));
+  for (float& p : *params) p = rng.Uniform(-bound, bound);
+  if (!init.forget_bias_one) return;
+  const int hidden = config.hidden_size;
+  for (int layer = 0; layer < config.num_layers; ++layer) {
+    float* f_ih = params->data() + layout.bias_ih(layer) + hidden;
+    float* f_hh = params->data() + layout.bias_hh(layer) + hidden;
+    std::fill_n(f_ih, hidden, 1.0f);
+    std::fill_n(f_hh, hidden, 0.0f);
+  }
+}
+
+}  // namespace
+
+// ---- Gradients -------------------------------------------------------------
+
+Gradients::Gradients() : impl_(std::make_unique<Impl>()) {}
+Gradients::~Gradients() = default;
+Gradients::Gradients(const Gradients& other)
+    : x(other.x),
+      h0(other.h0),
+      c0(other.c0),
+      impl_(std::make_unique<Impl>(*other.impl_)) {}
+Gradients& Gradients::operator=(const Gradients& other) {
+  if (this != &other) *this = Gradients(other);
+  return *this;
+}
+Gradients::Gradients(Gradients&&) noexcept = default;
+Gradients& Gradients::operator=(Gradients&&) noexcept = default;
+
+Span<const float> Gradients::parameter(const std::string& name) const {
+  Require(impl_ != nullptr && impl_->layout != nullptr,
+          "gradients are empty: fill them with Model::ComputeGradients first");
+  const internal::TensorInfo& info = impl_->layout->Find(name);
+  return {impl_->params.data() + info.offset, info.size};
+}
+Span<float> Gradients::parameters() {
+  Require(impl_ != nullptr, "gradients were moved from");
+  return impl_->params;
+}
+Span<const float> Gradients::parameters() const {
+  Require(impl_ != nullptr, "gradients were moved from");
+  return impl_->params;
+}
+
+// ---- Model -----------------------------------------------------------------
+
+Model::Model(const ModelConfig& config, const InitOptions& init)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->config = config;
+  impl_->layout = std::make_shared<const ParameterLayout>(config);
+  impl_->params.resize(impl_->layout->total_size());
+  InitializeParameters(config, init, *impl_->layout, &impl_->params);
+}
+Model::~Model() = default;
+Model::Model(const Model& other)
+    : impl_(std::make_unique<Impl>(*other.impl_)) {}
+Model& Model::operator=(const Model& other) {
+  if (this != &other) *impl_ = *other.impl_;
+  return *this;
+}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+const ModelConfig& Model::config() const { return impl_->config; }
+
+int Model::output_width() const {
+  return impl_->config.output_size > 0 ? impl_->config.output_size
+                                       : impl_->config.hidden_size;
+}
+
+Output Model::Forward(const Input& input) const {
+  Output output;
+  Forward(input, &output);
+  return output;
+}
+
+void Model::Forward(const Input& input, Output* output) const {
+  Require(output != nullptr, "output must not be null");
+  internal::ValidateInput(*impl_, input);
+  internal::ForwardTrace trace;
+  internal::RunForward(*impl_, input, /*keep_every_layer=*/false, &trace);
+  output->y = std::move(trace.output);
+  if (impl_->config.output_activation == OutputActivation::kSoftmax) {
+    internal::SoftmaxRows(trace.output_rows, output_width(), output->y.data());
+  }
+  output->h_n = std::move(trace.h_n);
+  output->c_n = std::move(trace.c_n);
+}
+
+namespace {
+
+// Validates, runs forward keeping what backward needs, and evaluates the
+// loss; d_output receives dL/d(output).
+internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
+                                    const Input& input, const Target& target,
+                                    const LossConfig& loss,
+                                    bool keep_every_layer,
+                                    internal::ForwardTrace* trace,
+                                    std::vector<float>* d_output) {
+  internal::ValidateInput(model, input);
+  const ModelConfig& config = model.config;
+  const int rows = config.output_steps == OutputSteps::kLastStep
+                       ? input.batch
+                       : input.seq_len * input.batch;
+  internal::ValidateTarget(loss, target, rows, width,
+                           config.output_activation);
+  internal::RunForward(model, input, keep_every_layer, trace);
+  d_output->resize(trace->output.size());
+  return internal::ComputeLoss(loss, target, rows, width,
+                               trace->output.data(), d_output->data());
+}
+
+}  // namespace
+
+float Model::ComputeLoss(const Input& input, const Target& target,
+                         const LossConfig& loss) const {
+  internal::ForwardTrace trace;
+  std::vector<float> d_output;
+  return static_cast<float>(ForwardWithLoss(*impl_, output_width(), input,
+                                            target, loss,
+                                            /*keep_every_layer=*/false, &trace,
+                                            &d_output)
+                                .mean);
+}
+
+float Model::ComputeGradients(const Input& input, const Target& target,
+                              const LossConfig& loss,
+                              Gradients* gradients) const {
+  Require(gradients != nullptr, "gradients must not be null");
+  internal::ForwardTrace trace;
+  std::vector<float> d_output;
+  const internal::LossValue value = ForwardWithLoss(
+      *impl_, output_width(), input, target, loss, /*keep_every_layer=*/true,
+      &trace, &d_output);
+  if (gradients->impl_ == nullptr) {
+    gradients->impl_ = std::make_unique<Gradients::Impl>();
+  }
+  gradients->impl_->layout = impl_->layout;
+  gradients->impl_->params.resize(impl_->layout->total_size());
+  internal::RunBackward(*impl_, input, trace, d_output.data(), gradients);
+  return static_cast<float>(value.mean);
+}
+
+std::vector<std::string> Model::parameter_names() const {
+  std::vector<std::string> names;
+  for (const auto& t : impl_->layout->tensors()) names.push_back(t.name);
+  return names;
+}
+
+std::vector<int> Model::parameter_shape(const std::string& name) const {
+  return impl_->layout->Find(name).shape;
+}
+
+Span<const float> Model::parameter(const std::string& name) const {
+  const internal::TensorInfo& info = impl_->layout->Find(name);
+  return {impl_->params.data() + info.offset, info.size};
+}
+
+void Model::set_parameter(const std::string& name, Span<const float> values) {
+  const internal::TensorInfo& info = impl_->layout->Find(name);
+  std::string shape;
+  for (int d : info.shape) shape += "[" + std::to_string(d) + "]";
+  internal::RequireBuffer(("values for " + name).c_str(), values.data(),
+                          values.size(), info.size, shape);
+  std::copy(values.begin(), values.end(), impl_->params.begin() + info.offset);
+  parameters_changed();
+}
+
+Span<float> Model::parameters() { return impl_->params; }
+Span<const float> Model::parameters() const { return impl_->params; }
+
+// Derived forms of the weights (packed panels) are rebuilt here once kernels
+// need them; the plain path reads the parameters directly.
+void Model::parameters_changed() {}
+
+}  // namespace lstmkit

@@ -1,0 +1,50 @@
+// The scalar reference LSTM: every formula written out element by element,
+// in double, with no shared code from the production path beyond the
+// parameter layout. It is the oracle that optimized paths are tested against.
+#ifndef LSTMKIT_SRC_REFERENCE_H_
+#define LSTMKIT_SRC_REFERENCE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "lstmkit/lstmkit.hpp"
+
+namespace lstmkit::reference {
+
+struct Problem {
+  ModelConfig config;
+  int seq_len = 0;
+  int batch = 0;
+  std::vector<double> params;  // flat, in the model's parameter order
+  std::vector<double> x;       // [T][B][I]
+  std::vector<double> h0, c0;  // [L][B][H], or empty for zeros
+};
+
+struct ForwardResult {
+  std::vector<double> y;    // after the output activation
+  std::vector<double> h_n;  // [L][B][H]
+  std::vector<double> c_n;
+};
+
+struct Objective {
+  LossConfig loss;
+  std::vector<double> targets;   // mean squared error
+  std::vector<int32_t> labels;   // cross-entropy
+};
+
+struct BackwardResult {
+  double loss = 0.0;
+  std::vector<double> d_params;  // flat, in the model's parameter order
+  std::vector<double> dx, dh0, dc0;
+};
+
+ForwardResult Forward(const Problem& problem);
+double Loss(const Problem& problem, const Objective& objective);
+BackwardResult Backward(const Problem& problem, const Objective& objective);
+
+// A Problem from a model's float parameters and an input.
+Problem MakeProblem(const Model& model, const Input& input);
+
+}  // namespace lstmkit::reference
+
+#endif  // LSTMKIT_SRC_REFERENCE_H_
