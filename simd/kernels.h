@@ -1,40 +1,151 @@
-// The compute kernels behind the model, as a plain C++ interface. Matrices
-// are row-major with explicit leading dimensions (elements between rows).
+// The compute kernels behind the model, as a plain C++ interface; the
+// Highway code for each target lives in the *-inl.h files. Matrices are
+// row-major unless a stride says otherwise.
 #ifndef LSTMKIT_SIMD_KERNELS_H_
 #define LSTMKIT_SIMD_KERNELS_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "aligned_buffer.h"
 
 namespace lstmkit::kernels {
 
-// C[M][N] = beta * C + A[M][K] * B[N][K]^T, beta in {0, 1}.
-void GemmNT(int m, int n, int k, const float* a, int lda, const float* b,
-            int ldb, float beta, float* c, int ldc);
-// C[M][N] = beta * C + A[M][K] * B[K][N].
-void GemmNN(int m, int n, int k, const float* a, int lda, const float* b,
-            int ldb, float beta, float* c, int ldc);
-// C[M][N] = beta * C + A[K][M]^T * B[K][N].
-void GemmTN(int m, int n, int k, const float* a, int lda, const float* b,
-            int ldb, float beta, float* c, int ldc);
+// B operands are packed in panels of this many vectors of columns: one
+// panel of a gate-interleaved weight matrix holds i, f, g, o of `lanes`
+// hidden units, one vector each.
+constexpr int kPanelVectors = 4;
+constexpr int kMaxTileRows = 8;
 
-// Adds bias[n] to every row of C[M][N].
-void AddRowBias(int m, int n, const float* bias, float* c, int ldc);
-// sums[n] += sum over rows of A[M][N].
-void AccumulateColumnSums(int m, int n, const float* a, int lda, float* sums);
+// Loop blocking of the GEMMs; every field is chosen at run time.
+struct Blocking {
+  int mr = 0;  // rows of C per micro-tile, 1..kMaxTileRows
+  int nr = 0;  // vectors of C columns per micro-tile: 1, 2 or 4
+  int kc = 0;  // depth of one pass over K
+  int mc = 0;  // rows of A per block
+  int nc = 0;  // columns of B per block, a multiple of the panel width
+};
 
-// One LSTM step for a batch, after the gate GEMMs. `gates` holds the
-// pre-activations [B][4H] in PyTorch block order (i | f | g | o) and is
-// overwritten with the activations. Writes c, h and tanh(c), each [B][H].
-void LstmCellForward(int batch, int hidden, float* gates, const float* c_prev,
-                     float* c, float* h, float* tanh_c);
+// Operand A, logically [M][K]: element (m, k) is at
+// data[m * row_stride + k * col_stride]. Covers A and A^T.
+struct MatrixA {
+  const float* data = nullptr;
+  ptrdiff_t row_stride = 0;
+  ptrdiff_t col_stride = 1;
+};
 
-// The same step backward. In: activations, c_prev and tanh(c) from forward,
-// dh = dL/dh_t (both sources summed), and dc_carry = dL/dc_t from step t+1
-// (that is, dc_{t+1} * f_{t+1}). Out: d_gates [B][4H] = dL/d(pre-activation),
-// and dc_carry overwritten with dL/dc_{t-1}.
-void LstmCellBackward(int batch, int hidden, const float* gates,
-                      const float* c_prev, const float* tanh_c,
-                      const float* dh, float* dc_carry, float* d_gates);
+// Operand B, logically [K][N]: element (k, n) is at
+// data[k * k_stride + n * n_stride]. Covers B and B^T.
+struct MatrixB {
+  const float* data = nullptr;
+  ptrdiff_t k_stride = 0;
+  ptrdiff_t n_stride = 1;
+};
+
+// Operand B [K][N] packed once (weights): panels of panel_width columns,
+// each [K][panel_width] row-major, the last zero-padded.
+struct PackedB {
+  int k = 0;
+  int n = 0;
+  int panel_width = 0;
+  AlignedBuffer data;
+
+  int panels() const { return (n + panel_width - 1) / panel_width; }
+  const float* panel(int p) const {
+    return data.data() + static_cast<size_t>(p) * k * panel_width;
+  }
+};
+
+// One forward step of an LSTM layer for a batch, fused: the recurrent GEMM
+// for one panel (i, f, g, o of `lanes` units) is followed, still in
+// registers, by the gate tail.
+struct LstmStepArgs {
+  int batch = 0;
+  int hidden = 0;
+  const float* h_prev = nullptr;  // [B][H]
+  const PackedB* w_hh = nullptr;  // K = H, N = 4H gate-interleaved, padded
+  // [B][gate_stride]: in, the input projection plus bias (pre-activations,
+  // gate-interleaved); out, the activations when store_gates.
+  float* gates = nullptr;
+  int gate_stride = 0;
+  bool store_gates = true;
+  const float* c_prev = nullptr;  // [B][H]
+  float* c = nullptr;             // [B][H]
+  float* h = nullptr;             // [B][H]
+  float* tanh_c = nullptr;        // [B][H], or null when not needed
+  int mr = 1;                     // rows per tile
+};
+
+// The gate tail backward for one step: from dL/dh (dh_above + dh_recurrent)
+// and dc_carry = dL/dc_t from step t+1 to d_gates (gate-interleaved, padded
+// units zero) and dc_carry = dL/dc_{t-1}.
+struct LstmCellBackwardArgs {
+  int batch = 0;
+  int hidden = 0;
+  const float* gates = nullptr;  // activations, [B][gate_stride]
+  int gate_stride = 0;
+  const float* c_prev = nullptr;        // [B][H]
+  const float* tanh_c = nullptr;        // [B][H]
+  const float* dh_above = nullptr;      // [B][H]
+  const float* dh_recurrent = nullptr;  // [B][H]
+  float* dc_carry = nullptr;            // [B][H], in and out
+  float* d_gates = nullptr;             // [B][gate_stride]
+};
+
+// The kernels compiled for one Highway target.
+struct KernelTable {
+  const char* name = nullptr;
+  int64_t target = 0;
+  int lanes = 0;  // floats per vector; also hidden units per panel
+
+  // C[M][N] = beta * C + A * B with B packed once. beta is 0 or 1; C is
+  // overwritten (not scaled) when beta is 0.
+  void (*gemm_packed)(int m, int n, int k, MatrixA a, const PackedB& b,
+                      float beta, float* c, int ldc, const Blocking& blocking);
+  // The same with B packed block by block during the call.
+  void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
+               int ldc, const Blocking& blocking);
+  void (*lstm_step)(const LstmStepArgs& args);
+  void (*lstm_cell_backward)(const LstmCellBackwardArgs& args);
+  void (*sigmoid)(const float* in, float* out, size_t n);
+  void (*tanh)(const float* in, float* out, size_t n);
+};
+
+// Every target compiled in, whether this CPU supports it or not.
+std::vector<const KernelTable*> CompiledKernelTables();
+// Every target compiled in and supported by this CPU, best first.
+const std::vector<const KernelTable*>& AvailableKernels();
+// The kernels in use: the best available, or what LSTMKIT_TARGET or
+// SelectKernels chose.
+const KernelTable& ActiveKernels();
+// Selects a target by name (case-insensitive, e.g. "AVX2"); returns false
+// when it is unknown or not available here.
+bool SelectKernels(const std::string& name);
+
+// Blocking derived from this CPU's cache sizes, for a kernel table.
+Blocking DefaultBlocking(const KernelTable& kernels);
+// Candidate tile shapes (mr, nr) a tuner may choose from for a target.
+std::vector<Blocking> TileCandidates(const KernelTable& kernels);
+
+// Packs B [K][N] with an element getter; get(k, n) returns B's element.
+template <class Get>
+void PackPanels(int k, int n, int panel_width, Get get, PackedB* out) {
+  out->k = k;
+  out->n = n;
+  out->panel_width = panel_width;
+  out->data.Resize(static_cast<size_t>(out->panels()) * k * panel_width);
+  float* dst = out->data.data();
+  for (int p = 0; p < out->panels(); ++p) {
+    for (int kk = 0; kk < k; ++kk) {
+      for (int j = 0; j < panel_width; ++j) {
+        const int col = p * panel_width + j;
+        *dst++ = col < n ? get(kk, col) : 0.0f;
+      }
+    }
+  }
+}
 
 }  // namespace lstmkit::kernels
 

@@ -18,8 +18,18 @@ struct LayerGradients {
 
 LayerGradients LayerSlices(const ParameterLayout& layout, int layer,
                            float* d_params) {
-  return {d_params + layout.weight_ih(layer), d_params + layout.weight_hh(layer),
-          d_params + layout.bias_ih(layer), d_params + layout.bias_hh(layer)};
+  return {d_params + layout.weight_ih(layer),
+          d_params + layout.weight_hh(layer), d_params + layout.bias_ih(layer),
+          d_params + layout.bias_hh(layer)};
+}
+
+// sums[n] = sum over rows of A[rows][n].
+void ColumnSums(int rows, int n, const float* a, float* sums) {
+  std::fill_n(sums, n, 0.0f);
+  for (int r = 0; r < rows; ++r) {
+    const float* row = a + static_cast<size_t>(r) * n;
+    for (int j = 0; j < n; ++j) sums[j] += row[j];
+  }
 }
 
 // Turns dL/d(output) into dL/dh of the top layer for every step, [T][B][H].
@@ -28,9 +38,8 @@ void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
   const ModelConfig& config = model.config;
   const int hidden = config.hidden_size;
   const size_t state = static_cast<size_t>(trace.batch) * hidden;
-  const size_t all_steps = state * trace.seq_len;
   const bool last_only = config.output_steps == OutputSteps::kLastStep;
-  std::fill_n(d_top, all_steps, 0.0f);
+  std::fill_n(d_top, state * trace.seq_len, 0.0f);
   float* d_rows = last_only ? d_top + (trace.seq_len - 1) * state : d_top;
   const int rows = trace.output_rows;
   if (config.output_size == 0) {
@@ -39,14 +48,49 @@ void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
   }
   const int out = config.output_size;
   const ParameterLayout& layout = *model.layout;
-  kernels::GemmTN(out, hidden, rows, d_output, out, HeadInputRows(model, trace),
-                  hidden, 0.0f, d_params + layout.head_weight(), hidden);
-  float* d_bias = d_params + layout.head_bias();
-  std::fill_n(d_bias, out, 0.0f);
-  kernels::AccumulateColumnSums(rows, out, d_output, out, d_bias);
-  kernels::GemmNN(rows, hidden, out, d_output, out,
-                  model.param(layout.head_weight()), hidden, 0.0f, d_rows,
-                  hidden);
+  const PackedWeights& packed = model.packed;
+  const kernels::KernelTable& kt = *packed.kernels;
+  // dW_head = dY^T H_rows; dH_rows = dY W_head.
+  kt.gemm(out, hidden, rows, {d_output, 1, out},
+          {HeadInputRows(model, trace), hidden, 1}, 0.0f,
+          d_params + layout.head_weight(), hidden, packed.blocking);
+  ColumnSums(rows, out, d_output, d_params + layout.head_bias());
+  kt.gemm_packed(rows, hidden, out, {d_output, out, 1}, packed.head_rows, 0.0f,
+                 d_rows, hidden, packed.blocking);
+}
+
+// Weight and bias gradients of one layer from the gate gradients of every
+// step, scattered from gate-interleaved rows back to PyTorch's order.
+void WeightGradients(const Model::Impl& model, int layer, const float* x,
+                     const float* h_prev, int rows, const float* d_gates,
+                     LayerGradients grads) {
+  const PackedWeights& packed = model.packed;
+  const kernels::KernelTable& kt = *packed.kernels;
+  const GateLayout& gl = packed.gates;
+  const int width = gl.width();
+  const int hidden = model.config.hidden_size;
+  const int in = model.layout->layer_input_size(layer);
+  std::vector<float> scratch(static_cast<size_t>(width) * std::max(in, hidden));
+  auto scatter = [&](int cols, float* dst) {
+    for (int n = 0; n < width; ++n) {
+      const int row = gl.SourceRow(n);
+      if (row < 0) continue;
+      std::copy_n(scratch.data() + static_cast<size_t>(n) * cols, cols,
+                  dst + static_cast<size_t>(row) * cols);
+    }
+  };
+  // dW = dA^T X over every step at once: K = T * B.
+  kt.gemm(width, in, rows, {d_gates, 1, width}, {x, in, 1}, 0.0f,
+          scratch.data(), in, packed.blocking);
+  scatter(in, grads.w_ih);
+  kt.gemm(width, hidden, rows, {d_gates, 1, width}, {h_prev, hidden, 1}, 0.0f,
+          scratch.data(), hidden, packed.blocking);
+  scatter(hidden, grads.w_hh);
+  ColumnSums(rows, width, d_gates, scratch.data());
+  for (int n = 0; n < width; ++n) {
+    const int row = gl.SourceRow(n);
+    if (row >= 0) grads.b_ih[row] = grads.b_hh[row] = scratch[n];
+  }
 }
 
 // Backward through one layer. d_h_out: dL/dh_t from above for every step
@@ -56,41 +100,42 @@ void BackwardLayer(const Model::Impl& model, int layer, const float* x,
                    const LayerTrace& trace, int seq_len, int batch,
                    const float* d_h_out, LayerGradients grads, float* d_x,
                    float* d_h0, float* d_c0) {
-  const ParameterLayout& layout = *model.layout;
+  const PackedWeights& packed = model.packed;
+  const PackedLayer& weights = packed.layers[layer];
+  const kernels::KernelTable& kt = *packed.kernels;
   const int hidden = model.config.hidden_size;
-  const int gates = 4 * hidden;
-  const int in = layout.layer_input_size(layer);
+  const int width = packed.gates.width();
+  const int in = model.layout->layer_input_size(layer);
   const size_t state = static_cast<size_t>(batch) * hidden;
+  const size_t step_gates = static_cast<size_t>(batch) * width;
   const int rows = seq_len * batch;
 
-  std::vector<float> d_gates(static_cast<size_t>(rows) * gates);
-  std::vector<float> dh(state);
+  std::vector<float> d_gates(static_cast<size_t>(rows) * width);
   std::vector<float> dh_recurrent(state, 0.0f);
   std::vector<float> dc_carry(state, 0.0f);
-  const float* w_hh = model.param(layout.weight_hh(layer));
+  kernels::LstmCellBackwardArgs cell;
+  cell.batch = batch;
+  cell.hidden = hidden;
+  cell.gate_stride = width;
+  cell.dh_recurrent = dh_recurrent.data();
+  cell.dc_carry = dc_carry.data();
   for (int t = seq_len - 1; t >= 0; --t) {
-    const float* d_above = d_h_out + t * state;
-    for (size_t j = 0; j < state; ++j) dh[j] = d_above[j] + dh_recurrent[j];
-    float* d_gates_t = d_gates.data() + t * state * 4;
-    kernels::LstmCellBackward(batch, hidden, trace.gates.data() + t * state * 4,
-                              trace.c.data() + t * state,
-                              trace.tanh_c.data() + t * state, dh.data(),
-                              dc_carry.data(), d_gates_t);
-    kernels::GemmNN(batch, hidden, gates, d_gates_t, gates, w_hh, hidden, 0.0f,
-                    dh_recurrent.data(), hidden);
+    cell.gates = trace.gates.data() + t * step_gates;
+    cell.c_prev = trace.c.data() + t * state;
+    cell.tanh_c = trace.tanh_c.data() + t * state;
+    cell.dh_above = d_h_out + t * state;
+    cell.d_gates = d_gates.data() + t * step_gates;
+    kt.lstm_cell_backward(cell);
+    // Only W_hh^T da stays inside the time loop.
+    kt.gemm_packed(batch, hidden, width, {cell.d_gates, width, 1},
+                   weights.w_hh_rows, 0.0f, dh_recurrent.data(), hidden,
+                   packed.blocking);
   }
   std::copy(dh_recurrent.begin(), dh_recurrent.end(), d_h0);
   std::copy(dc_carry.begin(), dc_carry.end(), d_c0);
-
-  kernels::GemmTN(gates, in, rows, d_gates.data(), gates, x, in, 0.0f,
-                  grads.w_ih, in);
-  kernels::GemmTN(gates, hidden, rows, d_gates.data(), gates, trace.h.data(),
-                  hidden, 0.0f, grads.w_hh, hidden);
-  std::fill_n(grads.b_ih, gates, 0.0f);
-  kernels::AccumulateColumnSums(rows, gates, d_gates.data(), gates, grads.b_ih);
-  std::copy_n(grads.b_ih, gates, grads.b_hh);
-  kernels::GemmNN(rows, in, gates, d_gates.data(), gates,
-                  model.param(layout.weight_ih(layer)), in, 0.0f, d_x, in);
+  WeightGradients(model, layer, x, trace.h.data(), rows, d_gates.data(), grads);
+  kt.gemm_packed(rows, in, width, {d_gates.data(), width, 1}, weights.w_ih_rows,
+                 0.0f, d_x, in, packed.blocking);
 }
 
 }  // namespace
@@ -114,8 +159,8 @@ void RunBackward(const Model::Impl& model, const Input& input,
   gradients->c0.resize(state * config.num_layers);
   for (int layer = config.num_layers - 1; layer >= 0; --layer) {
     const bool bottom = layer == 0;
-    const float* x = bottom ? input.x.data()
-                            : trace.layers[layer - 1].h.data() + state;
+    const float* x =
+        bottom ? input.x.data() : trace.layers[layer - 1].h.data() + state;
     float* d_x = gradients->x.data();
     if (!bottom) {
       d_below.resize(state * seq_len);

@@ -15,10 +15,10 @@ void RequirePositive(const char* name, long long value) {
 
 void RequireBuffer(const char* name, const void* data, size_t actual,
                    size_t expected, const std::string& shape) {
-  Require(actual == expected, name, " must hold ", expected, " values (",
-          shape, "), got ", actual);
-  Require(data != nullptr || expected == 0, name,
-          " points to null but claims ", actual, " values");
+  Require(actual == expected, name, " must hold ", expected, " values (", shape,
+          "), got ", actual);
+  Require(data != nullptr || expected == 0, name, " points to null but claims ",
+          actual, " values");
 }
 
 std::string ShapeString(std::initializer_list<long long> dims) {

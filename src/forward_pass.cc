@@ -15,29 +15,34 @@ size_t StateSize(const ModelConfig& config, int batch) {
   return static_cast<size_t>(config.num_layers) * batch * config.hidden_size;
 }
 
+void FillRows(int rows, const std::vector<float>& row, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    std::copy(row.begin(), row.end(),
+              out + static_cast<size_t>(r) * row.size());
+  }
+}
+
 void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
                   const float* x, const float* h0, const float* c0,
-                  LayerTrace* trace) {
-  const ParameterLayout& layout = *model.layout;
+                  bool training, LayerTrace* trace) {
+  const PackedWeights& packed = model.packed;
+  const PackedLayer& weights = packed.layers[layer];
+  const kernels::KernelTable& kt = *packed.kernels;
   const int hidden = model.config.hidden_size;
-  const int gates = 4 * hidden;
-  const int in = layout.layer_input_size(layer);
+  const int gate_width = packed.gates.width();
+  const int in = model.layout->layer_input_size(layer);
   const size_t state = static_cast<size_t>(batch) * hidden;
   const int rows = seq_len * batch;
 
-  trace->gates.resize(static_cast<size_t>(rows) * gates);
+  trace->gates.resize(static_cast<size_t>(rows) * gate_width);
   trace->c.resize((seq_len + 1) * state);
   trace->h.resize((seq_len + 1) * state);
-  trace->tanh_c.resize(seq_len * state);
+  trace->tanh_c.resize(training ? seq_len * state : 0);
 
-  // Input projection for all steps at once, plus both biases.
-  kernels::GemmNT(rows, gates, in, x, in, model.param(layout.weight_ih(layer)),
-                  in, 0.0f, trace->gates.data(), gates);
-  std::vector<float> bias(gates);
-  const float* b_ih = model.param(layout.bias_ih(layer));
-  const float* b_hh = model.param(layout.bias_hh(layer));
-  for (int j = 0; j < gates; ++j) bias[j] = b_ih[j] + b_hh[j];
-  kernels::AddRowBias(rows, gates, bias.data(), trace->gates.data(), gates);
+  // Input projection for all steps at once, on top of both biases.
+  FillRows(rows, weights.bias, trace->gates.data());
+  kt.gemm_packed(rows, gate_width, in, {x, in, 1}, weights.w_ih, 1.0f,
+                 trace->gates.data(), gate_width, packed.blocking);
 
   if (h0 != nullptr) {
     std::memcpy(trace->h.data(), h0, state * sizeof(float));
@@ -47,17 +52,22 @@ void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
     std::fill_n(trace->c.begin(), state, 0.0f);
   }
 
-  const float* w_hh = model.param(layout.weight_hh(layer));
+  kernels::LstmStepArgs step;
+  step.batch = batch;
+  step.hidden = hidden;
+  step.w_hh = &weights.w_hh;
+  step.gate_stride = gate_width;
+  step.store_gates = training;
+  step.mr = std::min(packed.blocking.mr, batch);
   for (int t = 0; t < seq_len; ++t) {
-    float* step_gates = trace->gates.data() + t * state * 4;
-    const float* h_prev = trace->h.data() + t * state;
-    kernels::GemmNT(batch, gates, hidden, h_prev, hidden, w_hh, hidden, 1.0f,
-                    step_gates, gates);
-    kernels::LstmCellForward(batch, hidden, step_gates,
-                             trace->c.data() + t * state,
-                             trace->c.data() + (t + 1) * state,
-                             trace->h.data() + (t + 1) * state,
-                             trace->tanh_c.data() + t * state);
+    step.h_prev = trace->h.data() + t * state;
+    step.gates =
+        trace->gates.data() + static_cast<size_t>(t) * batch * gate_width;
+    step.c_prev = trace->c.data() + t * state;
+    step.c = trace->c.data() + (t + 1) * state;
+    step.h = trace->h.data() + (t + 1) * state;
+    step.tanh_c = training ? trace->tanh_c.data() + t * state : nullptr;
+    kt.lstm_step(step);
   }
 }
 
@@ -73,12 +83,14 @@ void RunHead(const Model::Impl& model, ForwardTrace* trace) {
     return;
   }
   const int out = config.output_size;
+  const float* bias = model.param(model.layout->head_bias());
   trace->output.resize(static_cast<size_t>(n) * out);
-  kernels::GemmNT(n, out, hidden, rows, hidden,
-                  model.param(model.layout->head_weight()), hidden, 0.0f,
-                  trace->output.data(), out);
-  kernels::AddRowBias(n, out, model.param(model.layout->head_bias()),
-                      trace->output.data(), out);
+  for (int r = 0; r < n; ++r) {
+    std::copy_n(bias, out, trace->output.data() + static_cast<size_t>(r) * out);
+  }
+  const PackedWeights& packed = model.packed;
+  packed.kernels->gemm_packed(n, out, hidden, {rows, hidden, 1}, packed.head,
+                              1.0f, trace->output.data(), out, packed.blocking);
 }
 
 }  // namespace
@@ -91,47 +103,52 @@ void ValidateInput(const Model::Impl& model, const Input& input) {
   Require(static_cast<long long>(input.seq_len) * input.batch <= (1LL << 31),
           "input.seq_len * input.batch must be at most 2^31, got ",
           static_cast<long long>(input.seq_len) * input.batch);
-  const size_t x_size = static_cast<size_t>(input.seq_len) * input.batch *
-                        config.input_size;
+  const size_t x_size =
+      static_cast<size_t>(input.seq_len) * input.batch * config.input_size;
   RequireBuffer("input.x", input.x.data(), input.x.size(), x_size,
-              "[T][B][I] = " + ShapeString({input.seq_len, input.batch,
-                                            config.input_size}));
+                "[T][B][I] = " + ShapeString({input.seq_len, input.batch,
+                                              config.input_size}));
   const std::string state_shape =
       "[L][B][H] = " +
       ShapeString({config.num_layers, input.batch, config.hidden_size});
   Require(input.h0.empty() == input.c0.empty(),
           "input.h0 and input.c0 must both be given or both be empty");
   if (!input.h0.empty()) {
-    RequireBuffer("input.h0", input.h0.data(), input.h0.size(), StateSize(config, input.batch),
-                state_shape);
-    RequireBuffer("input.c0", input.c0.data(), input.c0.size(), StateSize(config, input.batch),
-                state_shape);
+    RequireBuffer("input.h0", input.h0.data(), input.h0.size(),
+                  StateSize(config, input.batch), state_shape);
+    RequireBuffer("input.c0", input.c0.data(), input.c0.size(),
+                  StateSize(config, input.batch), state_shape);
   }
   Require(input.seq_lens.empty(),
           "input.seq_lens must be empty: per-sequence lengths are not "
           "supported in this version");
 }
 
-void RunForward(const Model::Impl& model, const Input& input,
-                bool keep_every_layer, ForwardTrace* trace) {
+void RunForward(const Model::Impl& model, const Input& input, bool training,
+                ForwardTrace* trace) {
   const ModelConfig& config = model.config;
   trace->seq_len = input.seq_len;
   trace->batch = input.batch;
-  trace->layers.resize(keep_every_layer ? config.num_layers
-                                        : std::min(config.num_layers, 2));
+  trace->layers.resize(training ? config.num_layers
+                                : std::min(config.num_layers, 2));
   const size_t state = static_cast<size_t>(input.batch) * config.hidden_size;
   trace->h_n.resize(state * config.num_layers);
   trace->c_n.resize(state * config.num_layers);
   const float* x = input.x.data();
   for (int layer = 0; layer < config.num_layers; ++layer) {
     LayerTrace* trace_l = &trace->layers[layer % trace->layers.size()];
-    const float* h0 = input.h0.empty() ? nullptr : input.h0.data() + layer * state;
-    const float* c0 = input.c0.empty() ? nullptr : input.c0.data() + layer * state;
-    ForwardLayer(model, layer, input.seq_len, input.batch, x, h0, c0, trace_l);
+    const float* h0 =
+        input.h0.empty() ? nullptr : input.h0.data() + layer * state;
+    const float* c0 =
+        input.c0.empty() ? nullptr : input.c0.data() + layer * state;
+    ForwardLayer(model, layer, input.seq_len, input.batch, x, h0, c0, training,
+                 trace_l);
     x = trace_l->h.data() + state;
     const size_t last = input.seq_len * state;
-    std::copy_n(trace_l->h.data() + last, state, trace->h_n.data() + layer * state);
-    std::copy_n(trace_l->c.data() + last, state, trace->c_n.data() + layer * state);
+    std::copy_n(trace_l->h.data() + last, state,
+                trace->h_n.data() + layer * state);
+    std::copy_n(trace_l->c.data() + last, state,
+                trace->c_n.data() + layer * state);
     trace->top = layer % static_cast<int>(trace->layers.size());
   }
   RunHead(model, trace);

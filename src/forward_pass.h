@@ -11,7 +11,8 @@ namespace lstmkit::internal {
 
 // What backward needs from one layer.
 struct LayerTrace {
-  std::vector<float> gates;   // [T][B][4H] activations i | f | g | o
+  // [T][B][gate columns]: activations, gate-interleaved (GateLayout).
+  std::vector<float> gates;
   std::vector<float> c;       // [T+1][B][H], c[0] = c0
   std::vector<float> h;       // [T+1][B][H], h[0] = h0
   std::vector<float> tanh_c;  // [T][B][H]
@@ -33,12 +34,12 @@ struct ForwardTrace {
 void ValidateInput(const Model::Impl& model, const Input& input);
 
 // Runs every layer and the head; `output` is left before the softmax.
-void RunForward(const Model::Impl& model, const Input& input,
-                bool keep_every_layer, ForwardTrace* trace);
+// Training keeps every layer's trace for backward; inference keeps two.
+void RunForward(const Model::Impl& model, const Input& input, bool training,
+                ForwardTrace* trace);
 
 // The top layer's h rows that feed the head: every step or the last one.
-const float* HeadInputRows(const Model::Impl& model,
-                           const ForwardTrace& trace);
+const float* HeadInputRows(const Model::Impl& model, const ForwardTrace& trace);
 
 // Softmax over each row of [rows][width], in place.
 void SoftmaxRows(int rows, int width, float* values);

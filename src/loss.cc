@@ -25,7 +25,8 @@ LossValue MeanSquaredError(const Target& target, size_t n, const float* y,
 LossValue CrossEntropy(const LossConfig& loss, const Target& target, int rows,
                        int width, const float* logits, float* d_logits) {
   size_t labelled = 0;
-  for (int r = 0; r < rows; ++r) labelled += target.labels[r] != loss.ignore_index;
+  for (int r = 0; r < rows; ++r)
+    labelled += target.labels[r] != loss.ignore_index;
   std::fill_n(d_logits, static_cast<size_t>(rows) * width, 0.0f);
   if (labelled == 0) return {0.0, 0.0};
   const double scale = 1.0 / static_cast<double>(labelled);

@@ -3,6 +3,7 @@
 
 #include "backward_pass.h"
 #include "check.h"
+#include "denormals.h"
 #include "forward_pass.h"
 #include "loss.h"
 #include "model_impl.h"
@@ -72,6 +73,7 @@ Model::Model(const ModelConfig& config, const InitOptions& init)
   impl_->layout = std::make_shared<const ParameterLayout>(config);
   impl_->params.resize(impl_->layout->total_size());
   InitializeParameters(config, init, *impl_->layout, &impl_->params);
+  parameters_changed();
 }
 Model::~Model() = default;
 Model::Model(const Model& other)
@@ -99,8 +101,9 @@ Output Model::Forward(const Input& input) const {
 void Model::Forward(const Input& input, Output* output) const {
   Require(output != nullptr, "output must not be null");
   internal::ValidateInput(*impl_, input);
+  internal::ScopedFlushDenormals flush;
   internal::ForwardTrace trace;
-  internal::RunForward(*impl_, input, /*keep_every_layer=*/false, &trace);
+  internal::RunForward(*impl_, input, /*training=*/false, &trace);
   output->y = std::move(trace.output);
   if (impl_->config.output_activation == OutputActivation::kSoftmax) {
     internal::SoftmaxRows(trace.output_rows, output_width(), output->y.data());
@@ -115,8 +118,7 @@ namespace {
 // loss; d_output receives dL/d(output).
 internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
                                     const Input& input, const Target& target,
-                                    const LossConfig& loss,
-                                    bool keep_every_layer,
+                                    const LossConfig& loss, bool training,
                                     internal::ForwardTrace* trace,
                                     std::vector<float>* d_output) {
   internal::ValidateInput(model, input);
@@ -124,12 +126,12 @@ internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
   const int rows = config.output_steps == OutputSteps::kLastStep
                        ? input.batch
                        : input.seq_len * input.batch;
-  internal::ValidateTarget(loss, target, rows, width,
-                           config.output_activation);
-  internal::RunForward(model, input, keep_every_layer, trace);
+  internal::ValidateTarget(loss, target, rows, width, config.output_activation);
+  internal::ScopedFlushDenormals flush;
+  internal::RunForward(model, input, training, trace);
   d_output->resize(trace->output.size());
-  return internal::ComputeLoss(loss, target, rows, width,
-                               trace->output.data(), d_output->data());
+  return internal::ComputeLoss(loss, target, rows, width, trace->output.data(),
+                               d_output->data());
 }
 
 }  // namespace
@@ -138,11 +140,10 @@ float Model::ComputeLoss(const Input& input, const Target& target,
                          const LossConfig& loss) const {
   internal::ForwardTrace trace;
   std::vector<float> d_output;
-  return static_cast<float>(ForwardWithLoss(*impl_, output_width(), input,
-                                            target, loss,
-                                            /*keep_every_layer=*/false, &trace,
-                                            &d_output)
-                                .mean);
+  return static_cast<float>(
+      ForwardWithLoss(*impl_, output_width(), input, target, loss,
+                      /*training=*/false, &trace, &d_output)
+          .mean);
 }
 
 float Model::ComputeGradients(const Input& input, const Target& target,
@@ -151,14 +152,15 @@ float Model::ComputeGradients(const Input& input, const Target& target,
   Require(gradients != nullptr, "gradients must not be null");
   internal::ForwardTrace trace;
   std::vector<float> d_output;
-  const internal::LossValue value = ForwardWithLoss(
-      *impl_, output_width(), input, target, loss, /*keep_every_layer=*/true,
-      &trace, &d_output);
+  const internal::LossValue value =
+      ForwardWithLoss(*impl_, output_width(), input, target, loss,
+                      /*training=*/true, &trace, &d_output);
   if (gradients->impl_ == nullptr) {
     gradients->impl_ = std::make_unique<Gradients::Impl>();
   }
   gradients->impl_->layout = impl_->layout;
   gradients->impl_->params.resize(impl_->layout->total_size());
+  internal::ScopedFlushDenormals flush;
   internal::RunBackward(*impl_, input, trace, d_output.data(), gradients);
   return static_cast<float>(value.mean);
 }
@@ -191,8 +193,9 @@ void Model::set_parameter(const std::string& name, Span<const float> values) {
 Span<float> Model::parameters() { return impl_->params; }
 Span<const float> Model::parameters() const { return impl_->params; }
 
-// Derived forms of the weights (packed panels) are rebuilt here once kernels
-// need them; the plain path reads the parameters directly.
-void Model::parameters_changed() {}
+void Model::parameters_changed() {
+  internal::PackWeights(impl_->config, *impl_->layout, impl_->params,
+                        &impl_->packed);
+}
 
 }  // namespace lstmkit

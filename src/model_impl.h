@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lstmkit/lstmkit.hpp"
+#include "packed_weights.h"
 #include "parameter_layout.h"
 
 namespace lstmkit {
@@ -13,7 +14,8 @@ namespace lstmkit {
 struct Model::Impl {
   ModelConfig config;
   std::shared_ptr<const internal::ParameterLayout> layout;
-  std::vector<float> params;  // flat, in layout order
+  std::vector<float> params;       // flat, in layout order
+  internal::PackedWeights packed;  // derived from params
 
   const float* param(size_t offset) const { return params.data() + offset; }
 };

@@ -105,7 +105,8 @@ Trace RunForward(const Problem& p) {
     for (int o = 0; o < out; ++o) {
       double sum = bias[o];
       for (int j = 0; j < hd; ++j) {
-        sum += w[static_cast<size_t>(o) * hd + j] * top[static_cast<size_t>(r) * hd + j];
+        sum += w[static_cast<size_t>(o) * hd + j] *
+               top[static_cast<size_t>(r) * hd + j];
       }
       tr.z[static_cast<size_t>(r) * out + o] = sum;
     }
@@ -139,13 +140,15 @@ double LossAndGradient(const Problem& p, const Objective& obj, const Trace& tr,
     return sum / n;
   }
   int labelled = 0;
-  for (int r = 0; r < tr.rows; ++r) labelled += obj.labels[r] != obj.loss.ignore_index;
+  for (int r = 0; r < tr.rows; ++r)
+    labelled += obj.labels[r] != obj.loss.ignore_index;
   if (labelled == 0) return 0.0;
   double sum = 0.0;
   for (int r = 0; r < tr.rows; ++r) {
     const int label = obj.labels[r];
     if (label == obj.loss.ignore_index) continue;
-    const std::vector<double> prob = Softmax(&tr.z[static_cast<size_t>(r) * width], width);
+    const std::vector<double> prob =
+        Softmax(&tr.z[static_cast<size_t>(r) * width], width);
     sum -= std::log(prob[label]);
     for (int j = 0; j < width; ++j) {
       (*dz)[static_cast<size_t>(r) * width + j] =
@@ -157,8 +160,9 @@ double LossAndGradient(const Problem& p, const Objective& obj, const Trace& tr,
 }
 
 // dL/dh of the top layer for every step, [T][B][H], from dL/dz.
-std::vector<double> HeadBackward(const Problem& p, const ParameterLayout& layout,
-                                 const Trace& tr, const std::vector<double>& dz,
+std::vector<double> HeadBackward(const Problem& p,
+                                 const ParameterLayout& layout, const Trace& tr,
+                                 const std::vector<double>& dz,
                                  BackwardResult* out) {
   const int hd = p.config.hidden_size, o_size = p.config.output_size;
   std::vector<double> dh(static_cast<size_t>(p.seq_len) * p.batch * hd, 0.0);
@@ -176,8 +180,10 @@ std::vector<double> HeadBackward(const Problem& p, const ParameterLayout& layout
       const double d = dz[static_cast<size_t>(r) * o_size + o];
       db[o] += d;
       for (int j = 0; j < hd; ++j) {
-        dw[static_cast<size_t>(o) * hd + j] += d * top[static_cast<size_t>(r) * hd + j];
-        dh[first + static_cast<size_t>(r) * hd + j] += d * w[static_cast<size_t>(o) * hd + j];
+        dw[static_cast<size_t>(o) * hd + j] +=
+            d * top[static_cast<size_t>(r) * hd + j];
+        dh[first + static_cast<size_t>(r) * hd + j] +=
+            d * w[static_cast<size_t>(o) * hd + j];
       }
     }
   }
@@ -185,8 +191,9 @@ std::vector<double> HeadBackward(const Problem& p, const ParameterLayout& layout
 }
 
 // Backward through one layer; returns dL/dx for its input, [T][B][I_k].
-std::vector<double> BackwardLayer(const Problem& p, const ParameterLayout& layout,
-                                  int layer, const std::vector<double>& x,
+std::vector<double> BackwardLayer(const Problem& p,
+                                  const ParameterLayout& layout, int layer,
+                                  const std::vector<double>& x,
                                   const LayerTrace& tr,
                                   const std::vector<double>& dh_out,
                                   BackwardResult* out) {
@@ -200,7 +207,8 @@ std::vector<double> BackwardLayer(const Problem& p, const ParameterLayout& layou
   double* db_ih = &out->d_params[layout.bias_ih(layer)];
   double* db_hh = &out->d_params[layout.bias_hh(layer)];
   std::vector<double> dx(static_cast<size_t>(p.seq_len) * batch * in, 0.0);
-  std::vector<double> dh_rec(state, 0.0), dc_next(state, 0.0), f_next(state, 0.0);
+  std::vector<double> dh_rec(state, 0.0), dc_next(state, 0.0),
+      f_next(state, 0.0);
   std::vector<double> da(4 * static_cast<size_t>(hd));
   for (int t = p.seq_len - 1; t >= 0; --t) {
     std::vector<double> dh_rec_prev(state, 0.0);
@@ -223,12 +231,16 @@ std::vector<double> BackwardLayer(const Problem& p, const ParameterLayout& layou
         db_ih[row] += da[row];
         db_hh[row] += da[row];
         for (int k = 0; k < in; ++k) {
-          dw_ih[static_cast<size_t>(row) * in + k] += da[row] * x[Idx(t, b, k, batch, in)];
-          dx[Idx(t, b, k, batch, in)] += w_ih[static_cast<size_t>(row) * in + k] * da[row];
+          dw_ih[static_cast<size_t>(row) * in + k] +=
+              da[row] * x[Idx(t, b, k, batch, in)];
+          dx[Idx(t, b, k, batch, in)] +=
+              w_ih[static_cast<size_t>(row) * in + k] * da[row];
         }
         for (int k = 0; k < hd; ++k) {
-          dw_hh[static_cast<size_t>(row) * hd + k] += da[row] * tr.h[Idx(t, b, k, batch, hd)];
-          dh_rec_prev[static_cast<size_t>(b) * hd + k] += w_hh[static_cast<size_t>(row) * hd + k] * da[row];
+          dw_hh[static_cast<size_t>(row) * hd + k] +=
+              da[row] * tr.h[Idx(t, b, k, batch, hd)];
+          dh_rec_prev[static_cast<size_t>(b) * hd + k] +=
+              w_hh[static_cast<size_t>(row) * hd + k] * da[row];
         }
       }
     }
@@ -250,8 +262,10 @@ ForwardResult Forward(const Problem& p) {
   if (p.config.output_activation == OutputActivation::kSoftmax) {
     const int width = p.config.output_size;
     for (int r = 0; r < tr.rows; ++r) {
-      const std::vector<double> prob = Softmax(&tr.z[static_cast<size_t>(r) * width], width);
-      std::copy(prob.begin(), prob.end(), result.y.begin() + static_cast<size_t>(r) * width);
+      const std::vector<double> prob =
+          Softmax(&tr.z[static_cast<size_t>(r) * width], width);
+      std::copy(prob.begin(), prob.end(),
+                result.y.begin() + static_cast<size_t>(r) * width);
     }
   }
   const size_t state = static_cast<size_t>(p.batch) * p.config.hidden_size;
@@ -275,8 +289,8 @@ BackwardResult Backward(const Problem& p, const Objective& objective) {
   std::vector<double> dz;
   out.loss = LossAndGradient(p, objective, tr, &dz);
   out.d_params.assign(layout.total_size(), 0.0);
-  const size_t states = static_cast<size_t>(p.config.num_layers) * p.batch *
-                        p.config.hidden_size;
+  const size_t states =
+      static_cast<size_t>(p.config.num_layers) * p.batch * p.config.hidden_size;
   out.dh0.assign(states, 0.0);
   out.dc0.assign(states, 0.0);
   std::vector<double> dh = HeadBackward(p, layout, tr, dz, &out);

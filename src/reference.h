@@ -28,8 +28,8 @@ struct ForwardResult {
 
 struct Objective {
   LossConfig loss;
-  std::vector<double> targets;   // mean squared error
-  std::vector<int32_t> labels;   // cross-entropy
+  std::vector<double> targets;  // mean squared error
+  std::vector<int32_t> labels;  // cross-entropy
 };
 
 struct BackwardResult {

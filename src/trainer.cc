@@ -68,7 +68,8 @@ void GatherBatch(const Model& model, const LossConfig& loss,
     const size_t n = samples[b];
     for (int t = 0; t < t_len; ++t) {
       const float* src = data.inputs.data() + (n * t_len + t) * in;
-      std::copy_n(src, in, batch->x.data() + (static_cast<size_t>(t) * count + b) * in);
+      std::copy_n(src, in,
+                  batch->x.data() + (static_cast<size_t>(t) * count + b) * in);
     }
     for (int r = 0; r < rows; ++r) {
       const size_t dst = static_cast<size_t>(r) * count + b;
@@ -104,9 +105,9 @@ double LossWeight(const LossConfig& loss, const Batch& batch, int width) {
   if (loss.kind == LossKind::kMeanSquaredError) {
     return static_cast<double>(batch.targets.size()) / width;
   }
-  return static_cast<double>(std::count_if(
-      batch.labels.begin(), batch.labels.end(),
-      [&](int32_t l) { return l != loss.ignore_index; }));
+  return static_cast<double>(
+      std::count_if(batch.labels.begin(), batch.labels.end(),
+                    [&](int32_t l) { return l != loss.ignore_index; }));
 }
 
 bool AllFinite(Span<const float> values) {
@@ -117,7 +118,9 @@ bool AllFinite(Span<const float> values) {
 }  // namespace
 
 Trainer::Trainer(Model* model, const TrainerConfig& config)
-    : model_(model), config_(config), optimizer_(config.optimizer),
+    : model_(model),
+      config_(config),
+      optimizer_(config.optimizer),
       shuffle_state_(config.seed) {
   Require(model != nullptr, "model must not be null");
   internal::RequirePositive("config.epochs", config.epochs);
@@ -177,9 +180,9 @@ std::vector<EpochReport> Trainer::Fit(const Dataset& train,
     report.validation_loss = validation != nullptr
                                  ? Evaluate(*validation)
                                  : std::numeric_limits<double>::quiet_NaN();
-    report.seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     reports.push_back(report);
     if (config_.on_epoch) config_.on_epoch(report);
   }
@@ -197,7 +200,8 @@ double Trainer::Evaluate(const Dataset& data) const {
   for (size_t first = 0; first < order.size(); first += config_.batch_size) {
     const int count = static_cast<int>(
         std::min<size_t>(config_.batch_size, order.size() - first));
-    GatherBatch(*model_, config_.loss, data, order.data() + first, count, &batch);
+    GatherBatch(*model_, config_.loss, data, order.data() + first, count,
+                &batch);
     const float loss = model_->ComputeLoss(BatchInput(batch, data.seq_len),
                                            BatchTarget(batch), config_.loss);
     const double weight = LossWeight(config_.loss, batch, width);

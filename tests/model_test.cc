@@ -45,13 +45,15 @@ TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
   EXPECT_LT(MaxAbsDiff(out.c_n, ref.c_n), 2e-6);
 
   reference::Objective objective;
-  const int rows = s.steps == OutputSteps::kLastStep ? s.batch : s.seq_len * s.batch;
+  const int rows =
+      s.steps == OutputSteps::kLastStep ? s.batch : s.seq_len * s.batch;
   Target target;
   std::vector<float> values;
   std::vector<int32_t> labels;
   if (s.activation == OutputActivation::kSoftmax) {
     objective.loss.kind = LossKind::kCrossEntropy;
-    for (int r = 0; r < rows; ++r) labels.push_back(r % 3 == 2 ? -100 : r % s.output);
+    for (int r = 0; r < rows; ++r)
+      labels.push_back(r % 3 == 2 ? -100 : r % s.output);
     objective.labels = labels;
     target.labels = labels;
   } else {
@@ -60,8 +62,10 @@ TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
     target.values = values;
   }
   Gradients grads;
-  const float loss = model.ComputeGradients(input, target, objective.loss, &grads);
-  const reference::BackwardResult ref_grads = reference::Backward(problem, objective);
+  const float loss =
+      model.ComputeGradients(input, target, objective.loss, &grads);
+  const reference::BackwardResult ref_grads =
+      reference::Backward(problem, objective);
   EXPECT_NEAR(loss, ref_grads.loss, 1e-5 * std::max(1.0, ref_grads.loss));
   EXPECT_LT(RelativeError(grads.parameters(), ref_grads.d_params), 1e-5);
   EXPECT_LT(RelativeError(grads.x, ref_grads.dx), 1e-5);
@@ -71,12 +75,16 @@ TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, ModelVsReference,
-    ::testing::Values(
-        Shape{3, 5, 1, 0, 4, 2, OutputSteps::kEveryStep, OutputActivation::kIdentity},
-        Shape{4, 3, 2, 2, 6, 3, OutputSteps::kEveryStep, OutputActivation::kIdentity},
-        Shape{5, 4, 3, 6, 5, 2, OutputSteps::kEveryStep, OutputActivation::kSoftmax},
-        Shape{2, 6, 3, 1, 3, 4, OutputSteps::kLastStep, OutputActivation::kIdentity},
-        Shape{7, 9, 2, 5, 7, 5, OutputSteps::kLastStep, OutputActivation::kSoftmax}));
+    ::testing::Values(Shape{3, 5, 1, 0, 4, 2, OutputSteps::kEveryStep,
+                            OutputActivation::kIdentity},
+                      Shape{4, 3, 2, 2, 6, 3, OutputSteps::kEveryStep,
+                            OutputActivation::kIdentity},
+                      Shape{5, 4, 3, 6, 5, 2, OutputSteps::kEveryStep,
+                            OutputActivation::kSoftmax},
+                      Shape{2, 6, 3, 1, 3, 4, OutputSteps::kLastStep,
+                            OutputActivation::kIdentity},
+                      Shape{7, 9, 2, 5, 7, 5, OutputSteps::kLastStep,
+                            OutputActivation::kSoftmax}));
 
 }  // namespace
 }  // namespace lstmkit

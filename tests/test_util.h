@@ -33,7 +33,8 @@ double MaxAbsDiff(const A& a, const B& b) {
 template <typename A, typename B>
 double RelativeError(const A& a, const B& b, double floor = 1e-3) {
   double scale = floor;
-  for (size_t i = 0; i < b.size(); ++i) scale = std::max(scale, std::abs(double(b[i])));
+  for (size_t i = 0; i < b.size(); ++i)
+    scale = std::max(scale, std::abs(double(b[i])));
   return MaxAbsDiff(a, b) / scale;
 }
 

@@ -113,11 +113,11 @@ struct InitOptions {
 
 // One batch of sequences, time-major. Views only; nothing is copied.
 struct Input {
-  int seq_len = 0;        // T
-  int batch = 0;          // B
-  Span<const float> x;    // [T][B][I]
-  Span<const float> h0;   // [L][B][H], or empty for zeros
-  Span<const float> c0;   // [L][B][H], or empty for zeros
+  int seq_len = 0;       // T
+  int batch = 0;         // B
+  Span<const float> x;   // [T][B][I]
+  Span<const float> h0;  // [L][B][H], or empty for zeros
+  Span<const float> c0;  // [L][B][H], or empty for zeros
   // Reserved for per-sequence lengths; must be empty in this version.
   Span<const int32_t> seq_lens;
 };
@@ -261,17 +261,17 @@ class LSTMKIT_API Optimizer {
 // (not time-major): inputs[n][t][i]. The Trainer gathers shuffled samples
 // into time-major mini-batches.
 struct Dataset {
-  int num_samples = 0;  // N
-  int seq_len = 0;      // T
-  std::vector<float> inputs;     // [N][T][I]
-  std::vector<float> targets;    // mean squared error: [N][T][O] or [N][O]
-  std::vector<int32_t> labels;   // cross-entropy: [N][T] or [N]
+  int num_samples = 0;          // N
+  int seq_len = 0;              // T
+  std::vector<float> inputs;    // [N][T][I]
+  std::vector<float> targets;   // mean squared error: [N][T][O] or [N][O]
+  std::vector<int32_t> labels;  // cross-entropy: [N][T] or [N]
 };
 
 struct EpochReport {
-  int epoch = 0;                  // counted from 1
-  double train_loss = 0.0;        // mean over the epoch's samples
-  double validation_loss = 0.0;   // NaN without a validation set
+  int epoch = 0;                 // counted from 1
+  double train_loss = 0.0;       // mean over the epoch's samples
+  double validation_loss = 0.0;  // NaN without a validation set
   double seconds = 0.0;
 };
 

@@ -1,0 +1,158 @@
+// GEMM and fused-cell kernels in GFLOP/s and % of the measured FMA peak.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "fma_peak.h"
+#include "kernels.h"
+
+namespace lstmkit::bench {
+namespace {
+
+using kernels::ActiveKernels;
+using kernels::Blocking;
+using kernels::DefaultBlocking;
+
+std::vector<float> Filled(size_t n, float value) {
+  return std::vector<float>(n, value);
+}
+
+void ReportFlops(benchmark::State& state, double flops_per_iteration) {
+  const double peak = MeasuredFmaPeakGflops();
+  state.counters["GFLOPs"] =
+      benchmark::Counter(flops_per_iteration * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_GFLOPs"] = peak;
+  state.SetLabel(ActiveKernels().name);
+}
+
+// C[M][N] = A[M][K] * B[N][K]^T with B packed once, as for weights.
+void BM_GemmPackedNT(benchmark::State& state) {
+  const int m = state.range(0), n = state.range(1), k = state.range(2);
+  const auto& kt = ActiveKernels();
+  const Blocking blk = DefaultBlocking(kt);
+  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
+  std::vector<float> b = Filled(static_cast<size_t>(n) * k, 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  kernels::PackedB packed;
+  kernels::PackPanels(
+      k, n, kernels::kPanelVectors * kt.lanes,
+      [&](int kk, int nn) { return b[static_cast<size_t>(nn) * k + kk]; },
+      &packed);
+  for (auto _ : state) {
+    kt.gemm_packed(m, n, k, {a.data(), k, 1}, packed, 0.0f, c.data(), n, blk);
+    benchmark::DoNotOptimize(c.data());
+  }
+  ReportFlops(state, 2.0 * m * n * k);
+}
+
+// C[M][N] = A[K][M]^T * B[K][N], packing B per block: weight gradients.
+void BM_GemmTN(benchmark::State& state) {
+  const int m = state.range(0), n = state.range(1), k = state.range(2);
+  const auto& kt = ActiveKernels();
+  const Blocking blk = DefaultBlocking(kt);
+  std::vector<float> a = Filled(static_cast<size_t>(k) * m, 0.5f);
+  std::vector<float> b = Filled(static_cast<size_t>(k) * n, 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  for (auto _ : state) {
+    kt.gemm(m, n, k, {a.data(), 1, m}, {b.data(), n, 1}, 0.0f, c.data(), n,
+            blk);
+    benchmark::DoNotOptimize(c.data());
+  }
+  ReportFlops(state, 2.0 * m * n * k);
+}
+
+// C[M][N] = A[M][K] * B[K][N], packing B per block.
+void BM_GemmNN(benchmark::State& state) {
+  const int m = state.range(0), n = state.range(1), k = state.range(2);
+  const auto& kt = ActiveKernels();
+  const Blocking blk = DefaultBlocking(kt);
+  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
+  std::vector<float> b = Filled(static_cast<size_t>(k) * n, 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  for (auto _ : state) {
+    kt.gemm(m, n, k, {a.data(), k, 1}, {b.data(), n, 1}, 0.0f, c.data(), n,
+            blk);
+    benchmark::DoNotOptimize(c.data());
+  }
+  ReportFlops(state, 2.0 * m * n * k);
+}
+
+// One fused recurrent step: gates += h_prev * W_hh^T, then the gate tail.
+void BM_LstmStep(benchmark::State& state) {
+  const int batch = state.range(0), hidden = state.range(1);
+  const auto& kt = ActiveKernels();
+  const int pw = kernels::kPanelVectors * kt.lanes;
+  kernels::PackedB w;
+  kernels::PackPanels(
+      hidden, 4 * hidden, pw, [](int, int) { return 0.01f; }, &w);
+  const int gate_stride = w.panels() * pw;
+  std::vector<float> gates(static_cast<size_t>(batch) * gate_stride, 0.1f);
+  std::vector<float> h_prev(static_cast<size_t>(batch) * hidden, 0.5f);
+  std::vector<float> c_prev(h_prev.size(), 0.2f), c(h_prev.size()),
+      h(h_prev.size());
+  kernels::LstmStepArgs args;
+  args.batch = batch;
+  args.hidden = hidden;
+  args.h_prev = h_prev.data();
+  args.w_hh = &w;
+  args.gates = gates.data();
+  args.gate_stride = gate_stride;
+  args.store_gates = false;
+  args.c_prev = c_prev.data();
+  args.c = c.data();
+  args.h = h.data();
+  args.mr = batch == 1 ? 1 : DefaultBlocking(kt).mr;
+  for (auto _ : state) {
+    kt.lstm_step(args);
+    benchmark::DoNotOptimize(h.data());
+  }
+  ReportFlops(state, 2.0 * batch * 4.0 * hidden * hidden);
+  state.counters["weight_GBps"] =
+      benchmark::Counter(4.0 * hidden * hidden * sizeof(float) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Every tile shape a tuner may choose, on the 512 cube.
+void BM_GemmTiles(benchmark::State& state) {
+  const auto& kt = ActiveKernels();
+  const Blocking blk = kernels::TileCandidates(kt)[state.range(0)];
+  const int m = 512, n = 512, k = 512;
+  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
+  std::vector<float> b = Filled(static_cast<size_t>(n) * k, 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  kernels::PackedB packed;
+  kernels::PackPanels(
+      k, n, kernels::kPanelVectors * kt.lanes,
+      [&](int kk, int nn) { return b[static_cast<size_t>(nn) * k + kk]; },
+      &packed);
+  for (auto _ : state) {
+    kt.gemm_packed(m, n, k, {a.data(), k, 1}, packed, 0.0f, c.data(), n, blk);
+    benchmark::DoNotOptimize(c.data());
+  }
+  ReportFlops(state, 2.0 * m * n * k);
+  state.SetLabel(
+      std::string(kt.name) + " mr=" + std::to_string(blk.mr) +
+      " nr=" + std::to_string(blk.nr) + " kc=" + std::to_string(blk.kc) +
+      " mc=" + std::to_string(blk.mc) + " nc=" + std::to_string(blk.nc));
+}
+BENCHMARK(BM_GemmTiles)->DenseRange(0, 20);
+
+BENCHMARK(BM_GemmPackedNT)
+    ->Args({256, 256, 256})
+    ->Args({512, 512, 512})
+    ->Args({1024, 1024, 1024})
+    ->Args({6400, 1024, 256})   // input projection, B=64 T=100 H=256
+    ->Args({3200, 2048, 512});  // input projection, B=64 T=50 H=512
+BENCHMARK(BM_GemmTN)->Args({512, 512, 512})->Args({1024, 256, 6400});
+BENCHMARK(BM_GemmNN)->Args({512, 512, 512})->Args({6400, 256, 1024});
+BENCHMARK(BM_LstmStep)
+    ->Args({64, 256})
+    ->Args({64, 512})
+    ->Args({1, 256})
+    ->Args({1, 512});
+
+}  // namespace
+}  // namespace lstmkit::bench
+
+BENCHMARK_MAIN();

@@ -1,0 +1,103 @@
+// GEMM blocking derived from the cache sizes that sysfs reports.
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "kernels.h"
+
+namespace lstmkit::kernels {
+
+namespace {
+
+struct CacheSizes {
+  size_t l1d = 32 * 1024;
+  size_t l2 = 512 * 1024;
+};
+
+// "32K", "1024K" or "8M" -> bytes; 0 when unreadable.
+size_t ParseSize(const std::string& text) {
+  size_t value = 0;
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    value = value * 10 + (text[i++] - '0');
+  }
+  if (i < text.size() && text[i] == 'K') value *= 1024;
+  if (i < text.size() && text[i] == 'M') value *= 1024 * 1024;
+  return value;
+}
+
+std::string ReadLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+CacheSizes ReadCacheSizes() {
+  CacheSizes sizes;
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" +
+                            std::to_string(index) + "/";
+    const std::string level = ReadLine(dir + "level");
+    const std::string type = ReadLine(dir + "type");
+    const size_t size = ParseSize(ReadLine(dir + "size"));
+    if (size == 0) continue;
+    if (level == "1" && type == "Data") sizes.l1d = size;
+    if (level == "2" && type != "Instruction") sizes.l2 = size;
+  }
+  return sizes;
+}
+
+const CacheSizes& Caches() {
+  static const CacheSizes sizes = ReadCacheSizes();
+  return sizes;
+}
+
+int RoundDown(int value, int multiple) {
+  return std::max(multiple, value / multiple * multiple);
+}
+
+}  // namespace
+
+Blocking DefaultBlocking(const KernelTable& kernels) {
+  const int lanes = kernels.lanes;
+  Blocking b;
+  // Tiles that fit the register file: 32 vector registers from AVX-512 up,
+  // 16 below.
+  const bool wide = lanes >= 16;
+  b.nr = kPanelVectors;
+  b.mr = wide ? 6 : (lanes == 1 ? 4 : 3);
+  const int panel = kPanelVectors * lanes;
+  // One B micro-panel (kc x nr vectors) takes half of L1, leaving room for
+  // the A micro-panel and C.
+  const size_t b_row_bytes = sizeof(float) * b.nr * lanes;
+  b.kc = RoundDown(static_cast<int>(Caches().l1d / 2 / b_row_bytes), 8);
+  b.kc = std::min(b.kc, 512);
+  // The packed A block (mc x kc) takes half of L2.
+  b.mc = RoundDown(static_cast<int>(Caches().l2 / 2 / (sizeof(float) * b.kc)),
+                   b.mr);
+  // B blocks as wide as a few thousand columns amortise packing; nc only
+  // has to be a whole number of panels.
+  b.nc = RoundDown(4096, panel);
+  return b;
+}
+
+std::vector<Blocking> TileCandidates(const KernelTable& kernels) {
+  const Blocking base = DefaultBlocking(kernels);
+  std::vector<Blocking> out;
+  const bool wide = kernels.lanes >= 16;
+  const int max_accumulators = wide ? 28 : 14;
+  for (int nr : {1, 2, 4}) {
+    for (int mr = 1; mr <= kMaxTileRows; ++mr) {
+      if (mr * nr > max_accumulators || mr * nr < 4) continue;
+      Blocking b = base;
+      b.mr = mr;
+      b.nr = nr;
+      b.mc = RoundDown(base.mc, mr);
+      out.push_back(b);
+    }
+  }
+  return out;
+}
+
+}  // namespace lstmkit::kernels

@@ -1,0 +1,75 @@
+// Chooses the kernel table: the best target this CPU supports, unless
+// LSTMKIT_TARGET or SelectKernels asks for another. Highway's process-wide
+// chosen target is left alone, so an application's own Highway code is
+// unaffected.
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include "hwy/targets.h"
+#include "kernels.h"
+
+namespace lstmkit::kernels {
+
+namespace {
+
+std::string Upper(std::string s) {
+  for (char& ch : s)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+const KernelTable* FindByName(const std::string& name) {
+  for (const KernelTable* t : AvailableKernels()) {
+    if (Upper(t->name) == Upper(name)) return t;
+  }
+  return nullptr;
+}
+
+std::atomic<const KernelTable*>& Active() {
+  static std::atomic<const KernelTable*> active{[] {
+    const KernelTable* best = AvailableKernels().front();
+    const char* env = std::getenv("LSTMKIT_TARGET");
+    if (env == nullptr || *env == '\0') return best;
+    if (const KernelTable* chosen = FindByName(env)) return chosen;
+    std::fprintf(stderr,
+                 "lstmkit: LSTMKIT_TARGET=%s is not an available target; "
+                 "using %s\n",
+                 env, best->name);
+    return best;
+  }()};
+  return active;
+}
+
+}  // namespace
+
+const std::vector<const KernelTable*>& AvailableKernels() {
+  static const std::vector<const KernelTable*> available = [] {
+    const int64_t supported = hwy::SupportedTargets();
+    std::vector<const KernelTable*> tables;
+    for (const KernelTable* t : CompiledKernelTables()) {
+      if ((t->target & supported) != 0) tables.push_back(t);
+    }
+    // Highway gives better targets lower bit values.
+    std::sort(tables.begin(), tables.end(),
+              [](const KernelTable* a, const KernelTable* b) {
+                return a->target < b->target;
+              });
+    return tables;
+  }();
+  return available;
+}
+
+const KernelTable& ActiveKernels() { return *Active().load(); }
+
+bool SelectKernels(const std::string& name) {
+  const KernelTable* table = FindByName(name);
+  if (table == nullptr) return false;
+  Active().store(table);
+  return true;
+}
+
+}  // namespace lstmkit::kernels

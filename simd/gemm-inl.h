@@ -1,0 +1,237 @@
+// Register-tiled, cache-blocked f32 GEMM in broadcast form: every output
+// lane sums its K products in order with one fused multiply-add each, so the
+// result does not depend on the tile or block sizes.
+#if defined(LSTMKIT_SIMD_GEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef LSTMKIT_SIMD_GEMM_INL_H_
+#undef LSTMKIT_SIMD_GEMM_INL_H_
+#else
+#define LSTMKIT_SIMD_GEMM_INL_H_
+#endif
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "hwy/highway.h"
+#include "kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lstmkit::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Where the micro-tile reads its B rows: row p of the tile starts at
+// data + p * stride.
+struct PanelSlice {
+  const float* data;
+  size_t stride;
+};
+
+// C[MR][NR vectors] (+)= A * B over kc, with A packed as [kc][MR]. Only
+// `rows` x `cols` of the tile are stored; edge tiles run on a local copy of
+// C so that no vector reaches past the end of a row.
+template <size_t MR, size_t NR>
+HWY_NOINLINE void MicroTile(size_t kc, const float* HWY_RESTRICT a,
+                            PanelSlice b, float* HWY_RESTRICT c, size_t ldc,
+                            bool load_c, size_t rows, size_t cols) {
+  const DF d;
+  const size_t lanes = hn::Lanes(d);
+  const bool full = rows == MR && cols == NR * lanes;
+  HWY_ALIGN float edge[MR * NR * HWY_MAX_BYTES / sizeof(float)];
+  float* tile = c;
+  size_t tile_ld = ldc;
+  if (!full) {
+    tile = edge;
+    tile_ld = NR * lanes;
+    for (size_t r = 0; r < MR; ++r) {
+      for (size_t j = 0; j < NR * lanes; ++j) {
+        edge[r * tile_ld + j] =
+            load_c && r < rows && j < cols ? c[r * ldc + j] : 0.0f;
+      }
+    }
+  }
+  VF acc[MR][NR];
+#pragma GCC unroll 8
+  for (size_t r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NR; ++v) {
+      acc[r][v] =
+          load_c ? hn::LoadU(d, tile + r * tile_ld + v * lanes) : hn::Zero(d);
+    }
+  }
+  const float* b_row = b.data;
+  for (size_t p = 0; p < kc; ++p) {
+    VF bv[NR];
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NR; ++v) bv[v] = hn::LoadU(d, b_row + v * lanes);
+#pragma GCC unroll 8
+    for (size_t r = 0; r < MR; ++r) {
+      const VF av = hn::Set(d, a[r]);
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NR; ++v) {
+        acc[r][v] = hn::MulAdd(av, bv[v], acc[r][v]);
+      }
+    }
+    a += MR;
+    b_row += b.stride;
+  }
+#pragma GCC unroll 8
+  for (size_t r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NR; ++v) {
+      hn::StoreU(acc[r][v], d, tile + r * tile_ld + v * lanes);
+    }
+  }
+  if (!full) {
+    for (size_t r = 0; r < rows; ++r) {
+      std::memcpy(c + r * ldc, edge + r * tile_ld, cols * sizeof(float));
+    }
+  }
+}
+
+using MicroTileFn = void (*)(size_t, const float*, PanelSlice, float*, size_t,
+                             bool, size_t, size_t);
+
+template <size_t NR, size_t... R>
+constexpr std::array<MicroTileFn, sizeof...(R)> MakeRowTable(
+    std::index_sequence<R...>) {
+  return {&MicroTile<R + 1, NR>...};
+}
+
+inline MicroTileFn SelectMicroTile(int mr, int nr) {
+  static constexpr auto k1 =
+      MakeRowTable<1>(std::make_index_sequence<kMaxTileRows>());
+  static constexpr auto k2 =
+      MakeRowTable<2>(std::make_index_sequence<kMaxTileRows>());
+  static constexpr auto k4 =
+      MakeRowTable<4>(std::make_index_sequence<kMaxTileRows>());
+  const auto& table = nr == 1 ? k1 : nr == 2 ? k2 : k4;
+  return table[mr - 1];
+}
+
+// Packs A[m_begin..m_end)[pc..pc+kc) into panels of mr rows, each [kc][mr],
+// zero-padded to a whole panel.
+inline void PackA(MatrixA a, int m_begin, int m_end, int pc, int kc, int mr,
+                  float* out) {
+  for (int ir = m_begin; ir < m_end; ir += mr) {
+    const int rows = std::min(mr, m_end - ir);
+    for (int r = 0; r < mr; ++r) {
+      const float* src = a.data + (ir + r) * a.row_stride + pc * a.col_stride;
+      for (int p = 0; p < kc; ++p) {
+        out[p * mr + r] = r < rows ? src[p * a.col_stride] : 0.0f;
+      }
+    }
+    out += static_cast<size_t>(kc) * mr;
+  }
+}
+
+// Packs B[pc..pc+kc)[jc..jc+n_cols) into panels of `pw` columns, each
+// [kc][pw], zero-padded.
+inline void PackB(MatrixB b, int pc, int kc, int jc, int n_cols, int pw,
+                  float* out) {
+  for (int j0 = 0; j0 < n_cols; j0 += pw) {
+    const int width = std::min(pw, n_cols - j0);
+    for (int p = 0; p < kc; ++p) {
+      const float* src =
+          b.data + (pc + p) * b.k_stride + (jc + j0) * b.n_stride;
+      if (b.n_stride == 1) {
+        std::memcpy(out, src, width * sizeof(float));
+      } else {
+        for (int j = 0; j < width; ++j) out[j] = src[j * b.n_stride];
+      }
+      std::fill(out + width, out + pw, 0.0f);
+      out += pw;
+    }
+  }
+}
+
+// B for one (kc x nc) block: panel j of the block starts at
+// base + j * panel_stride, its rows panel_width apart.
+struct BlockB {
+  const float* base;
+  size_t panel_stride;
+  int panel_width;
+};
+
+// Scratch for packed A blocks, reused across calls on a thread.
+inline float* PackBufferA(size_t size) {
+  static thread_local AlignedBuffer buffer;
+  if (buffer.size() < size) buffer.Resize(size);
+  return buffer.data();
+}
+
+// One (kc x nc) block of B against every row block of A.
+inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
+                         const BlockB& b, float* c, int ldc, bool load_c,
+                         const Blocking& blk) {
+  const int tile_cols = blk.nr * static_cast<int>(hn::Lanes(DF()));
+  const MicroTileFn tile = SelectMicroTile(blk.mr, blk.nr);
+  const int mc = (blk.mc + blk.mr - 1) / blk.mr * blk.mr;
+  float* packed_a = PackBufferA(static_cast<size_t>(mc) * kc);
+  for (int ic = 0; ic < m; ic += mc) {
+    const int ic_end = std::min(m, ic + mc);
+    PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
+    for (int jr = 0; jr < n_cols; jr += tile_cols) {
+      const int panel = jr / b.panel_width;
+      const PanelSlice slice{
+          b.base + panel * b.panel_stride + jr % b.panel_width,
+          static_cast<size_t>(b.panel_width)};
+      const size_t cols = std::min(tile_cols, n_cols - jr);
+      for (int ir = ic; ir < ic_end; ir += blk.mr) {
+        tile(kc, packed_a + static_cast<size_t>(ir - ic) * kc, slice,
+             c + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc, load_c,
+             std::min(blk.mr, ic_end - ir), cols);
+      }
+    }
+  }
+}
+
+inline void ClearRows(int m, int n, float* c, int ldc) {
+  for (int i = 0; i < m; ++i) {
+    std::fill_n(c + static_cast<ptrdiff_t>(i) * ldc, n, 0.0f);
+  }
+}
+
+inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedB& b,
+                       float beta, float* c, int ldc, const Blocking& blk) {
+  if (k == 0 && beta == 0.0f) return ClearRows(m, n, c, ldc);
+  const int pw = b.panel_width;
+  const int nc = (blk.nc + pw - 1) / pw * pw;
+  for (int jc = 0; jc < n; jc += nc) {
+    const int n_cols = std::min(nc, n - jc);
+    for (int pc = 0; pc < k; pc += blk.kc) {
+      const int kc = std::min(blk.kc, k - pc);
+      const BlockB block{b.panel(jc / pw) + static_cast<size_t>(pc) * pw,
+                         static_cast<size_t>(b.k) * pw, pw};
+      BlockProduct(m, n_cols, kc, a, pc, block, c + jc, ldc,
+                   pc > 0 || beta != 0.0f, blk);
+    }
+  }
+}
+
+inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
+                 float* c, int ldc, const Blocking& blk) {
+  if (k == 0 && beta == 0.0f) return ClearRows(m, n, c, ldc);
+  const int pw = kPanelVectors * static_cast<int>(hn::Lanes(DF()));
+  const int nc = (blk.nc + pw - 1) / pw * pw;
+  AlignedBuffer packed(static_cast<size_t>(std::min(blk.kc, k)) *
+                       ((std::min(nc, n) + pw - 1) / pw) * pw);
+  for (int jc = 0; jc < n; jc += nc) {
+    const int n_cols = std::min(nc, n - jc);
+    for (int pc = 0; pc < k; pc += blk.kc) {
+      const int kc = std::min(blk.kc, k - pc);
+      PackB(b, pc, kc, jc, n_cols, pw, packed.data());
+      const BlockB block{packed.data(), static_cast<size_t>(kc) * pw, pw};
+      BlockProduct(m, n_cols, kc, a, pc, block, c + jc, ldc,
+                   pc > 0 || beta != 0.0f, blk);
+    }
+  }
+}
+
+}  // namespace lstmkit::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // LSTMKIT_SIMD_GEMM_INL_H_

@@ -1,0 +1,169 @@
+// The LSTM gate tail, forward fused with the recurrent GEMM, and backward.
+// Gates are gate-interleaved: panel j holds i, f, g, o of hidden units
+// [j * lanes, (j + 1) * lanes), one vector each.
+#if defined(LSTMKIT_SIMD_LSTM_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef LSTMKIT_SIMD_LSTM_INL_H_
+#undef LSTMKIT_SIMD_LSTM_INL_H_
+#else
+#define LSTMKIT_SIMD_LSTM_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstring>
+
+#include "activations-inl.h"
+#include "hwy/highway.h"
+#include "kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lstmkit::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// The first `n` floats of p, zero-filled beyond; never reads past p + n.
+template <class D>
+HWY_INLINE hn::Vec<D> LoadPartial(D d, const float* p, size_t n) {
+  if (n >= hn::Lanes(d)) return hn::LoadU(d, p);
+  HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)] = {};
+  std::memcpy(buf, p, n * sizeof(float));
+  return hn::Load(d, buf);
+}
+
+// Stores the first `n` lanes of v; never writes past p + n.
+template <class D>
+HWY_INLINE void StorePartial(hn::Vec<D> v, D d, float* p, size_t n) {
+  if (n >= hn::Lanes(d)) return hn::StoreU(v, d, p);
+  HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)];
+  hn::Store(v, d, buf);
+  std::memcpy(p, buf, n * sizeof(float));
+}
+
+// MR batch rows of one panel: recurrent GEMM into the pre-activations, then
+// c = f * c_prev + i * g and h = o * tanh(c), in registers.
+template <size_t MR>
+HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const size_t hidden = args.hidden;
+  const size_t unit = panel * lanes;
+  const size_t units = std::min(lanes, hidden - unit);
+  float* gates = args.gates + static_cast<size_t>(row) * args.gate_stride +
+                 panel * kPanelVectors * lanes;
+  hn::Vec<hn::ScalableTag<float>> acc[MR][kPanelVectors];
+#pragma GCC unroll 8
+  for (size_t r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (size_t q = 0; q < kPanelVectors; ++q) {
+      acc[r][q] = hn::LoadU(d, gates + r * args.gate_stride + q * lanes);
+    }
+  }
+  const float* h_prev = args.h_prev + static_cast<size_t>(row) * hidden;
+  const float* w = args.w_hh->panel(panel);
+  for (size_t k = 0; k < hidden; ++k) {
+    hn::Vec<hn::ScalableTag<float>> wv[kPanelVectors];
+#pragma GCC unroll 4
+    for (size_t q = 0; q < kPanelVectors; ++q)
+      wv[q] = hn::LoadU(d, w + q * lanes);
+#pragma GCC unroll 8
+    for (size_t r = 0; r < MR; ++r) {
+      const auto hv = hn::Set(d, h_prev[r * hidden + k]);
+#pragma GCC unroll 4
+      for (size_t q = 0; q < kPanelVectors; ++q) {
+        acc[r][q] = hn::MulAdd(hv, wv[q], acc[r][q]);
+      }
+    }
+    w += kPanelVectors * lanes;
+  }
+  for (size_t r = 0; r < MR; ++r) {
+    const auto i = VecSigmoid(d, acc[r][0]);
+    const auto f = VecSigmoid(d, acc[r][1]);
+    const auto g = VecTanh(d, acc[r][2]);
+    const auto o = VecSigmoid(d, acc[r][3]);
+    const size_t state = (row + r) * hidden + unit;
+    const auto c_prev = LoadPartial(d, args.c_prev + state, units);
+    const auto c = hn::MulAdd(f, c_prev, hn::Mul(i, g));
+    const auto tanh_c = VecTanh(d, c);
+    StorePartial(c, d, args.c + state, units);
+    StorePartial(hn::Mul(o, tanh_c), d, args.h + state, units);
+    if (args.tanh_c != nullptr)
+      StorePartial(tanh_c, d, args.tanh_c + state, units);
+    if (args.store_gates) {
+      float* out = gates + r * args.gate_stride;
+      hn::StoreU(i, d, out);
+      hn::StoreU(f, d, out + lanes);
+      hn::StoreU(g, d, out + 2 * lanes);
+      hn::StoreU(o, d, out + 3 * lanes);
+    }
+  }
+}
+
+inline void LstmStep(const LstmStepArgs& args) {
+  using TileFn = void (*)(const LstmStepArgs&, int, int);
+  static constexpr TileFn kTiles[kMaxTileRows] = {
+      &LstmStepTile<1>, &LstmStepTile<2>, &LstmStepTile<3>, &LstmStepTile<4>,
+      &LstmStepTile<5>, &LstmStepTile<6>, &LstmStepTile<7>, &LstmStepTile<8>};
+  const int panels = args.w_hh->panels();
+  for (int row = 0; row < args.batch; row += args.mr) {
+    const int rows = std::min(args.mr, args.batch - row);
+    for (int panel = 0; panel < panels; ++panel)
+      kTiles[rows - 1](args, row, panel);
+  }
+}
+
+inline void LstmCellBackward(const LstmCellBackwardArgs& args) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const size_t hidden = args.hidden;
+  const auto one = hn::Set(d, 1.0f);
+  for (int b = 0; b < args.batch; ++b) {
+    const float* gates = args.gates + static_cast<size_t>(b) * args.gate_stride;
+    float* d_gates = args.d_gates + static_cast<size_t>(b) * args.gate_stride;
+    for (size_t unit = 0; unit < hidden; unit += lanes) {
+      const size_t n = std::min(lanes, hidden - unit);
+      const size_t s = b * hidden + unit;
+      const auto i = hn::LoadU(d, gates);
+      const auto f = hn::LoadU(d, gates + lanes);
+      const auto g = hn::LoadU(d, gates + 2 * lanes);
+      const auto o = hn::LoadU(d, gates + 3 * lanes);
+      const auto tc = LoadPartial(d, args.tanh_c + s, n);
+      const auto dh = hn::Add(LoadPartial(d, args.dh_above + s, n),
+                              LoadPartial(d, args.dh_recurrent + s, n));
+      const auto dh_o = hn::Mul(dh, o);
+      const auto dc = hn::Add(hn::Mul(dh_o, hn::Sub(one, hn::Mul(tc, tc))),
+                              LoadPartial(d, args.dc_carry + s, n));
+      const auto d_i = hn::Mul(hn::Mul(dc, g), hn::Mul(i, hn::Sub(one, i)));
+      const auto d_f = hn::Mul(hn::Mul(dc, LoadPartial(d, args.c_prev + s, n)),
+                               hn::Mul(f, hn::Sub(one, f)));
+      const auto d_g = hn::Mul(hn::Mul(dc, i), hn::Sub(one, hn::Mul(g, g)));
+      const auto d_o = hn::Mul(hn::Mul(dh, tc), hn::Mul(o, hn::Sub(one, o)));
+      hn::StoreU(d_i, d, d_gates);
+      hn::StoreU(d_f, d, d_gates + lanes);
+      hn::StoreU(d_g, d, d_gates + 2 * lanes);
+      hn::StoreU(d_o, d, d_gates + 3 * lanes);
+      StorePartial(hn::Mul(dc, f), d, args.dc_carry + s, n);
+      gates += kPanelVectors * lanes;
+      d_gates += kPanelVectors * lanes;
+    }
+  }
+}
+
+inline void SigmoidArray(const float* in, float* out, size_t n) {
+  const hn::ScalableTag<float> d;
+  for (size_t i = 0; i < n; i += hn::Lanes(d)) {
+    const size_t count = std::min(hn::Lanes(d), n - i);
+    StorePartial(VecSigmoid(d, LoadPartial(d, in + i, count)), d, out + i,
+                 count);
+  }
+}
+
+inline void TanhArray(const float* in, float* out, size_t n) {
+  const hn::ScalableTag<float> d;
+  for (size_t i = 0; i < n; i += hn::Lanes(d)) {
+    const size_t count = std::min(hn::Lanes(d), n - i);
+    StorePartial(VecTanh(d, LoadPartial(d, in + i, count)), d, out + i, count);
+  }
+}
+
+}  // namespace lstmkit::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // LSTMKIT_SIMD_LSTM_INL_H_

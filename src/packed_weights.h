@@ -1,0 +1,63 @@
+// The model's weights rearranged for the kernels: gate-interleaved panels
+// for the forward GEMMs, and row-permuted panels for the backward ones.
+// Rebuilt whenever the parameters change.
+#ifndef LSTMKIT_SRC_PACKED_WEIGHTS_H_
+#define LSTMKIT_SRC_PACKED_WEIGHTS_H_
+
+#include <vector>
+
+#include "kernels.h"
+#include "lstmkit/lstmkit.hpp"
+#include "parameter_layout.h"
+
+namespace lstmkit::internal {
+
+// Gate-interleaved order of the 4H gate rows: panel p holds i, f, g, o of
+// hidden units [p * lanes, (p + 1) * lanes), one vector each, with the
+// last panel padded when lanes does not divide H.
+class GateLayout {
+ public:
+  GateLayout() = default;
+  GateLayout(int hidden, int lanes) : hidden_(hidden), lanes_(lanes) {}
+
+  int panels() const { return (hidden_ + lanes_ - 1) / lanes_; }
+  // Columns of a gate-interleaved row, padding included.
+  int width() const { return panels() * kernels::kPanelVectors * lanes_; }
+  // The PyTorch row (gate * H + unit) behind interleaved column `column`,
+  // or -1 for padding.
+  int SourceRow(int column) const {
+    const int panel_width = kernels::kPanelVectors * lanes_;
+    const int gate = column % panel_width / lanes_;
+    const int unit = column / panel_width * lanes_ + column % lanes_;
+    return unit < hidden_ ? gate * hidden_ + unit : -1;
+  }
+
+ private:
+  int hidden_ = 0;
+  int lanes_ = 1;
+};
+
+struct PackedLayer {
+  kernels::PackedB w_ih;       // K = I_k, N = gate columns: x W_ih^T
+  kernels::PackedB w_hh;       // K = H, N = gate columns: h W_hh^T
+  kernels::PackedB w_ih_rows;  // K = gate columns, N = I_k: dA W_ih
+  kernels::PackedB w_hh_rows;  // K = gate columns, N = H: dA W_hh
+  std::vector<float> bias;     // b_ih + b_hh, gate-interleaved
+};
+
+struct PackedWeights {
+  const kernels::KernelTable* kernels = nullptr;
+  kernels::Blocking blocking;
+  GateLayout gates;
+  std::vector<PackedLayer> layers;
+  kernels::PackedB head;       // K = H, N = O: h W_head^T
+  kernels::PackedB head_rows;  // K = O, N = H: dY W_head
+};
+
+// Packs every weight of `params` for the active kernels.
+void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
+                 const std::vector<float>& params, PackedWeights* packed);
+
+}  // namespace lstmkit::internal
+
+#endif  // LSTMKIT_SRC_PACKED_WEIGHTS_H_
