@@ -2,10 +2,12 @@
 // function pointers per target.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels.cc"
-#include "gemm-inl.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
-#include "lstm-inl.h"
+// The kernels must come after foreach_target.h, which re-includes this file
+// once per target.
+#include "gemm-inl.h"  // NOLINT(build/include_order)
+#include "lstm-inl.h"  // NOLINT(build/include_order)
 
 HWY_BEFORE_NAMESPACE();
 namespace lstmkit::kernels::HWY_NAMESPACE {
