@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "check.h"
@@ -78,28 +80,61 @@ Optimizer& Optimizer::operator=(Optimizer&&) noexcept = default;
 
 int64_t Optimizer::steps() const { return impl_->steps; }
 
+namespace {
+
+// Gradients fit a model when they hold every one of its tensors, by name and
+// size; equal total counts alone are not enough.
+void RequireGradientsFit(const Model& model, const Gradients& gradients) {
+  Require(!gradients.parameters().empty(),
+          "gradients are empty: fill them with Model::ComputeGradients first");
+  for (const std::string& name : model.parameter_names()) {
+    const size_t expected = model.parameter(name).size();
+    const size_t got = gradients.parameter(name).size();
+    Require(got == expected, "gradients do not come from this model: ", name,
+            " has ", expected, " values, its gradient ", got);
+  }
+  Require(gradients.parameters().size() == model.parameters().size(),
+          "gradients do not come from this model: it has ",
+          model.parameters().size(), " parameters, the gradients ",
+          gradients.parameters().size());
+}
+
+}  // namespace
+
 void Optimizer::Step(Model* model, const Gradients& gradients) {
   Require(model != nullptr, "model must not be null");
+  RequireGradientsFit(*model, gradients);
   Span<float> params = model->parameters();
-  Span<const float> grads = gradients.parameters();
-  Require(grads.size() == params.size(),
-          "gradients must come from this model: expected ", params.size(),
-          " parameter gradients, got ", grads.size());
-  Require(impl_->first.empty() || impl_->first.size() == params.size(),
-          "this optimizer was used with a model of ", impl_->first.size(),
-          " parameters; this one has ", params.size());
   const size_t n = params.size();
-  impl_->first.resize(n, 0.0f);
+  Require(impl_->first.empty() || impl_->first.size() == n,
+          "this optimizer was used with a model of ", impl_->first.size(),
+          " parameters; this one has ", n);
+  // The update goes to copies first, so that an update that overflows
+  // leaves the model and the optimizer's state as they were.
+  std::vector<float> next(params.begin(), params.end());
+  std::vector<float> first = impl_->first;
+  std::vector<float> second = impl_->second;
+  first.resize(n, 0.0f);
   const OptimizerConfig& c = impl_->config;
-  ++impl_->steps;
+  const int64_t step = impl_->steps + 1;
   if (c.kind == OptimizerConfig::Kind::kSgd) {
-    SgdStep(c, impl_->steps == 1, grads.data(), params.data(),
-            impl_->first.data(), n);
+    SgdStep(c, step == 1, gradients.parameters().data(), next.data(),
+            first.data(), n);
   } else {
-    impl_->second.resize(n, 0.0f);
-    AdamStep(c, impl_->steps, grads.data(), params.data(), impl_->first.data(),
-             impl_->second.data(), n);
+    second.resize(n, 0.0f);
+    AdamStep(c, step, gradients.parameters().data(), next.data(), first.data(),
+             second.data(), n);
   }
+  for (size_t i = 0; i < n; ++i) {
+    Require(std::isfinite(next[i]), "the optimizer step ", step,
+            " would make parameter ", i,
+            " non-finite (the learning rate is too large for these "
+            "gradients); the model and optimizer are unchanged");
+  }
+  std::copy(next.begin(), next.end(), params.begin());
+  impl_->first = std::move(first);
+  impl_->second = std::move(second);
+  impl_->steps = step;
   model->parameters_changed();
 }
 

@@ -11,6 +11,9 @@ namespace {
 // Keeps every product of sizes that the library forms well inside int64 and
 // every single dimension inside int.
 constexpr int kMaxDimension = 1 << 20;
+// 2^31 floats is 8 GiB of parameters, more again for packed copies and
+// optimizer state: far beyond any model that trains on a CPU.
+constexpr long long kMaxParameters = 1LL << 31;
 
 void RequireDimension(const char* name, int value, int min_value) {
   Require(value >= min_value && value <= kMaxDimension, name, " must be in [",
@@ -34,6 +37,19 @@ void ValidateConfig(const ModelConfig& config) {
           "config.output_activation = kSoftmax needs a head: "
           "config.output_size must be positive, got ",
           config.output_size);
+  // Counted in double: at the dimension limits the count exceeds int64.
+  const double hidden = config.hidden_size;
+  const double parameters =
+      4 * hidden * (config.input_size + hidden + 2) +
+      (config.num_layers - 1.0) * 4 * hidden * (2 * hidden + 2) +
+      config.output_size * (hidden + 1);
+  Require(parameters <= static_cast<double>(kMaxParameters),
+          "the model would have ", static_cast<long double>(parameters),
+          " parameters (from config.input_size = ", config.input_size,
+          ", config.hidden_size = ", config.hidden_size,
+          ", config.num_layers = ", config.num_layers,
+          ", config.output_size = ", config.output_size, "); at most ",
+          kMaxParameters, " parameters are supported");
   Require(!config.bidirectional,
           "config.bidirectional must be false: bidirectional layers are not "
           "supported in this version");

@@ -48,6 +48,14 @@ void ValidateDataset(const Model& model, const LossConfig& loss,
     internal::RequireBuffer((prefix + "labels").c_str(), data.labels.data(),
                             data.labels.size(), rows,
                             "one label per sample and output step");
+    const int classes = model.output_width();
+    for (size_t i = 0; i < rows; ++i) {
+      const int32_t label = data.labels[i];
+      Require(label == loss.ignore_index || (label >= 0 && label < classes),
+              prefix, "labels[", i, "] must be in [0, ", classes,
+              ") or equal loss.ignore_index (", loss.ignore_index, "), got ",
+              label);
+    }
   }
 }
 
@@ -153,7 +161,9 @@ std::vector<EpochReport> Trainer::Fit(const Dataset& train,
       }
     }
     double loss_sum = 0.0, weight_sum = 0.0;
-    for (size_t first = 0; first < order.size(); first += config_.batch_size) {
+    int batch_index = 0;
+    for (size_t first = 0; first < order.size();
+         first += config_.batch_size, ++batch_index) {
       const int count = static_cast<int>(
           std::min<size_t>(config_.batch_size, order.size() - first));
       GatherBatch(*model_, config_.loss, train, order.data() + first, count,
@@ -162,7 +172,7 @@ std::vector<EpochReport> Trainer::Fit(const Dataset& train,
           BatchInput(batch, train.seq_len), BatchTarget(batch), config_.loss,
           &gradients);
       Require(std::isfinite(loss) && AllFinite(gradients.parameters()),
-              "training diverged in epoch ", epoch, " at sample ", first,
+              "training diverged in epoch ", epoch, ", batch ", batch_index,
               ": the loss or a gradient is not finite (loss = ", loss,
               "); the model keeps its parameters from before this step. "
               "Lower the learning rate or set clip_norm.");

@@ -19,11 +19,15 @@ inline std::vector<float> RandomVector(size_t n, uint64_t seed,
   return v;
 }
 
+// Infinite when the sizes differ or any pair holds a NaN, so that a
+// comparison against a bound fails instead of silently skipping the NaN.
 template <typename A, typename B>
 double MaxAbsDiff(const A& a, const B& b) {
   double worst = a.size() == b.size() ? 0.0 : INFINITY;
   for (size_t i = 0; i < std::min<size_t>(a.size(), b.size()); ++i) {
-    worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
+    const double diff = std::abs(double(a[i]) - double(b[i]));
+    if (std::isnan(diff)) return INFINITY;
+    worst = std::max(worst, diff);
   }
   return worst;
 }
