@@ -30,21 +30,23 @@ const KernelTable* FindByName(const std::string& name) {
 }
 
 std::atomic<const KernelTable*>& Active() {
-  static std::atomic<const KernelTable*> active{[] {
-    const KernelTable* best = AvailableKernels().front();
-    const char* env = std::getenv("LSTMKIT_TARGET");
-    if (env == nullptr || *env == '\0') return best;
-    if (const KernelTable* chosen = FindByName(env)) return chosen;
-    std::fprintf(stderr,
-                 "lstmkit: LSTMKIT_TARGET=%s is not an available target; "
-                 "using %s\n",
-                 env, best->name);
-    return best;
-  }()};
+  static std::atomic<const KernelTable*> active{
+      KernelsForSetting(std::getenv("LSTMKIT_TARGET"))};
   return active;
 }
 
 }  // namespace
+
+const KernelTable* KernelsForSetting(const char* setting) {
+  const KernelTable* best = AvailableKernels().front();
+  if (setting == nullptr || *setting == '\0') return best;
+  if (const KernelTable* chosen = FindByName(setting)) return chosen;
+  std::fprintf(stderr,
+               "lstmkit: LSTMKIT_TARGET=%s is not an available target; "
+               "using %s\n",
+               setting, best->name);
+  return best;
+}
 
 const std::vector<const KernelTable*>& AvailableKernels() {
   static const std::vector<const KernelTable*> available = [] {

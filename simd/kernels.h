@@ -120,6 +120,10 @@ const std::vector<const KernelTable*>& AvailableKernels();
 // The kernels in use: the best available, or what LSTMKIT_TARGET or
 // SelectKernels chose.
 const KernelTable& ActiveKernels();
+// The kernels for a value of LSTMKIT_TARGET: the named target when it is
+// available, otherwise (null, empty, unknown; the last with a warning on
+// stderr) the best one.
+const KernelTable* KernelsForSetting(const char* setting);
 // Selects a target by name (case-insensitive, e.g. "AVX2"); returns false
 // when it is unknown or not available here.
 bool SelectKernels(const std::string& name);

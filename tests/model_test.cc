@@ -1,6 +1,13 @@
-// The production path against the double reference, on assorted shapes.
+// The whole model, on every compiled target, against the double reference.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+#include <string>
+#include <tuple>
+
+#include "denormals.h"
+#include "kernels.h"
 #include "lstmkit/lstmkit.hpp"
 #include "reference.h"
 #include "test_util.h"
@@ -18,10 +25,19 @@ struct Shape {
   OutputActivation activation;
 };
 
-class ModelVsReference : public ::testing::TestWithParam<Shape> {};
+// Restores the process-wide target after each test.
+class OnTarget {
+ public:
+  explicit OnTarget(const std::string& name) : saved_(ActiveTarget()) {
+    SetTarget(name);
+  }
+  ~OnTarget() { SetTarget(saved_); }
 
-TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
-  const Shape s = GetParam();
+ private:
+  std::string saved_;
+};
+
+ModelConfig ConfigFor(const Shape& s) {
   ModelConfig config;
   config.input_size = s.input;
   config.hidden_size = s.hidden;
@@ -29,7 +45,19 @@ TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
   config.output_size = s.output;
   config.output_steps = s.steps;
   config.output_activation = s.activation;
-  Model model(config, InitOptions{7});
+  return config;
+}
+
+class ModelVsReference
+    : public ::testing::TestWithParam<std::tuple<std::string, Shape>> {};
+
+// Bounds: forward outputs and states within 2e-6 absolute of the double
+// reference (every value is O(1)); gradients within 1e-5 of the tensor's
+// largest entry (RelativeError), as float32 sums over T * B terms allow.
+TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
+  const OnTarget target(std::get<0>(GetParam()));
+  const Shape s = std::get<1>(GetParam());
+  Model model(ConfigFor(s), InitOptions{7});
   const size_t states = static_cast<size_t>(s.layers) * s.batch * s.hidden;
   const std::vector<float> x =
       RandomVector(static_cast<size_t>(s.seq_len) * s.batch * s.input, 1);
@@ -47,23 +75,24 @@ TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
   reference::Objective objective;
   const int rows =
       s.steps == OutputSteps::kLastStep ? s.batch : s.seq_len * s.batch;
-  Target target;
+  Target target_values;
   std::vector<float> values;
   std::vector<int32_t> labels;
   if (s.activation == OutputActivation::kSoftmax) {
     objective.loss.kind = LossKind::kCrossEntropy;
-    for (int r = 0; r < rows; ++r)
+    for (int r = 0; r < rows; ++r) {
       labels.push_back(r % 3 == 2 ? -100 : r % s.output);
+    }
     objective.labels = labels;
-    target.labels = labels;
+    target_values.labels = labels;
   } else {
     values = RandomVector(static_cast<size_t>(rows) * model.output_width(), 4);
     objective.targets.assign(values.begin(), values.end());
-    target.values = values;
+    target_values.values = values;
   }
   Gradients grads;
   const float loss =
-      model.ComputeGradients(input, target, objective.loss, &grads);
+      model.ComputeGradients(input, target_values, objective.loss, &grads);
   const reference::BackwardResult ref_grads =
       reference::Backward(problem, objective);
   EXPECT_NEAR(loss, ref_grads.loss, 1e-5 * std::max(1.0, ref_grads.loss));
@@ -73,18 +102,102 @@ TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
   EXPECT_LT(RelativeError(grads.c0, ref_grads.dc0), 1e-5);
 }
 
+std::string ShapeName(
+    const ::testing::TestParamInfo<ModelVsReference::ParamType>& info) {
+  const Shape& s = std::get<1>(info.param);
+  return std::get<0>(info.param) + "_I" + std::to_string(s.input) + "_H" +
+         std::to_string(s.hidden) + "_L" + std::to_string(s.layers) + "_O" +
+         std::to_string(s.output) + "_T" + std::to_string(s.seq_len) + "_B" +
+         std::to_string(s.batch);
+}
+
+// Hidden sizes that fill no vector exactly (1, 3, 17, 33) and some that do.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, ModelVsReference,
-    ::testing::Values(Shape{3, 5, 1, 0, 4, 2, OutputSteps::kEveryStep,
-                            OutputActivation::kIdentity},
-                      Shape{4, 3, 2, 2, 6, 3, OutputSteps::kEveryStep,
-                            OutputActivation::kIdentity},
-                      Shape{5, 4, 3, 6, 5, 2, OutputSteps::kEveryStep,
-                            OutputActivation::kSoftmax},
-                      Shape{2, 6, 3, 1, 3, 4, OutputSteps::kLastStep,
-                            OutputActivation::kIdentity},
-                      Shape{7, 9, 2, 5, 7, 5, OutputSteps::kLastStep,
-                            OutputActivation::kSoftmax}));
+    ::testing::Combine(
+        ::testing::ValuesIn(AvailableTargets()),
+        ::testing::Values(Shape{3, 5, 1, 0, 4, 2, OutputSteps::kEveryStep,
+                                OutputActivation::kIdentity},
+                          Shape{4, 3, 2, 2, 6, 3, OutputSteps::kEveryStep,
+                                OutputActivation::kIdentity},
+                          Shape{5, 4, 3, 6, 5, 2, OutputSteps::kEveryStep,
+                                OutputActivation::kSoftmax},
+                          Shape{2, 1, 3, 1, 3, 4, OutputSteps::kLastStep,
+                                OutputActivation::kIdentity},
+                          Shape{7, 17, 2, 5, 7, 5, OutputSteps::kLastStep,
+                                OutputActivation::kSoftmax},
+                          Shape{16, 33, 2, 0, 5, 9, OutputSteps::kEveryStep,
+                                OutputActivation::kIdentity},
+                          Shape{32, 16, 1, 3, 4, 1, OutputSteps::kEveryStep,
+                                OutputActivation::kIdentity})),
+    ShapeName);
+
+TEST(Targets, SetTargetRejectsUnknownNames) {
+  EXPECT_THROW(SetTarget("NOT_A_TARGET"), Error);
+  EXPECT_FALSE(AvailableTargets().empty());
+  EXPECT_EQ(AvailableTargets().front(),
+            kernels::AvailableKernels().front()->name);
+}
+
+TEST(Targets, EnvironmentSettingPicksTheNamedTargetOrTheBest) {
+  const auto& best = *kernels::AvailableKernels().front();
+  EXPECT_EQ(kernels::KernelsForSetting(nullptr), &best);
+  EXPECT_EQ(kernels::KernelsForSetting(""), &best);
+  EXPECT_EQ(kernels::KernelsForSetting("no-such-target"), &best);
+  for (const kernels::KernelTable* t : kernels::AvailableKernels()) {
+    std::string lower = t->name;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(ch));
+    EXPECT_EQ(kernels::KernelsForSetting(lower.c_str()), t);
+  }
+}
+
+TEST(Targets, AModelKeepsTheTargetItWasPackedFor) {
+  ModelConfig config;
+  config.input_size = 3;
+  config.hidden_size = 5;
+  const std::vector<float> x = RandomVector(3 * 2 * 3, 9);
+  const Input input{3, 2, x, {}, {}, {}};
+  for (const std::string& name : AvailableTargets()) {
+    const OnTarget target(name);
+    const Model model(config, InitOptions{1});
+    const Output before = model.Forward(input);
+    // Switching afterwards must not break the packed weights' layout.
+    for (const std::string& other : AvailableTargets()) {
+      const OnTarget switched(other);
+      EXPECT_EQ(model.Forward(input).y, before.y) << name << " then " << other;
+    }
+  }
+}
+
+// With zero weights every gate is 0.5 and the candidate 0, so c_n = c0 / 2:
+// a denormal c0 gives a denormal c_n unless denormals are flushed inside
+// the library. The caller's floating-point mode must be restored.
+TEST(Denormals, FlushedInsideAndRestoredAfter) {
+  ModelConfig config;
+  config.input_size = 2;
+  config.hidden_size = 3;
+  Model model(config, InitOptions{2});
+  for (float& p : model.parameters()) p = 0.0f;
+  model.parameters_changed();
+  const std::vector<float> x(2 * 1 * 2, 0.0f);
+  const std::vector<float> tiny(3,
+                                std::numeric_limits<float>::denorm_min() * 8);
+  ASSERT_NE(tiny[0] * 0.5f, 0.0f) << "this test needs denormals outside";
+#ifdef LSTMKIT_HAVE_MXCSR
+  const unsigned before = _mm_getcsr();
+#endif
+  const Output out = model.Forward({2, 1, x, tiny, tiny, {}});
+  for (float c : out.c_n) EXPECT_EQ(c, 0.0f);
+#ifdef LSTMKIT_HAVE_MXCSR
+  EXPECT_EQ(_mm_getcsr(), before);
+#endif
+  Gradients grads;
+  const std::vector<float> y(2 * 1 * 3, 0.0f);
+  model.ComputeGradients({2, 1, x, tiny, tiny, {}}, {y, {}}, {}, &grads);
+#ifdef LSTMKIT_HAVE_MXCSR
+  EXPECT_EQ(_mm_getcsr(), before);
+#endif
+}
 
 }  // namespace
 }  // namespace lstmkit

@@ -308,6 +308,20 @@ class LSTMKIT_API Trainer {
 
 LSTMKIT_API const char* Version();
 
+// The SIMD instruction set the kernels run on, by Highway's name ("AVX3",
+// "AVX2", "SSE4", "SSSE3", "SCALAR"). The best one this CPU supports is
+// chosen at start-up unless the environment variable LSTMKIT_TARGET names
+// another (an unknown or unsupported name is ignored with a warning on
+// stderr).
+LSTMKIT_API std::string ActiveTarget();
+// Every target compiled in and supported by this CPU, best first.
+LSTMKIT_API std::vector<std::string> AvailableTargets();
+// Forces a target, for tests and for fleets of mixed machines. Models pack
+// their weights for the target active when they are created or their
+// parameters change, and keep using it. Throws lstmkit::Error for a name
+// that is not in AvailableTargets().
+LSTMKIT_API void SetTarget(const std::string& name);
+
 }  // namespace lstmkit
 
 #endif  // LSTMKIT_LSTMKIT_HPP_
