@@ -1,6 +1,8 @@
 // GEMM and fused-cell kernels in GFLOP/s and % of the measured FMA peak.
 #include <benchmark/benchmark.h>
 
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "fma_peak.h"
@@ -137,6 +139,56 @@ void BM_GemmTiles(benchmark::State& state) {
       " mc=" + std::to_string(blk.mc) + " nc=" + std::to_string(blk.nc));
 }
 BENCHMARK(BM_GemmTiles)->DenseRange(0, 20);
+
+// The cell backward is elementwise: its speed is the bytes it moves.
+void BM_LstmCellBackward(benchmark::State& state) {
+  const int batch = state.range(0), hidden = state.range(1);
+  const auto& kt = ActiveKernels();
+  const int width = (hidden + kt.lanes - 1) / kt.lanes * 4 * kt.lanes;
+  const size_t states = static_cast<size_t>(batch) * hidden;
+  std::vector<float> gates(static_cast<size_t>(batch) * width, 0.5f);
+  std::vector<float> d_gates(gates.size());
+  std::vector<float> c_prev(states, 0.1f), tanh_c(states, 0.2f),
+      dh_above(states, 0.3f), dh_rec(states, 0.4f), dc(states, 0.5f);
+  kernels::LstmCellBackwardArgs args;
+  args.batch = batch;
+  args.hidden = hidden;
+  args.gates = gates.data();
+  args.gate_stride = width;
+  args.c_prev = c_prev.data();
+  args.tanh_c = tanh_c.data();
+  args.dh_above = dh_above.data();
+  args.dh_recurrent = dh_rec.data();
+  args.dc_carry = dc.data();
+  args.d_gates = d_gates.data();
+  for (auto _ : state) {
+    kt.lstm_cell_backward(args);
+    benchmark::DoNotOptimize(d_gates.data());
+  }
+  // Reads gates and five state rows; writes d_gates and dc.
+  const double bytes = sizeof(float) * (2.0 * gates.size() + 6.0 * states);
+  state.SetBytesProcessed(static_cast<int64_t>(bytes * state.iterations()));
+  state.SetLabel(kt.name);
+}
+
+// A plain copy of as many bytes as the cell backward moves, for scale.
+void BM_MemcpyLikeCellBackward(benchmark::State& state) {
+  const int batch = state.range(0), hidden = state.range(1);
+  const size_t floats = static_cast<size_t>(batch) * hidden * (4 + 3);
+  std::vector<float> src(floats, 1.0f), dst(floats);
+  for (auto _ : state) {
+    std::memcpy(dst.data(), src.data(), floats * sizeof(float));
+    benchmark::DoNotOptimize(dst.data());
+  }
+  state.SetBytesProcessed(
+      static_cast<int64_t>(2.0 * floats * sizeof(float) * state.iterations()));
+}
+
+BENCHMARK(BM_LstmCellBackward)->Args({64, 256})->Args({64, 512})->Args({1, 512});
+BENCHMARK(BM_MemcpyLikeCellBackward)
+    ->Args({64, 256})
+    ->Args({64, 512})
+    ->Args({1, 512});
 
 BENCHMARK(BM_GemmPackedNT)
     ->Args({256, 256, 256})

@@ -1,0 +1,86 @@
+// Whole-model forward and forward + backward, through the public API only,
+// so that the same program can be built against any version of the
+// library (tools/bench_foundation compares against the foundation's path).
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "lstmkit/lstmkit.hpp"
+
+namespace {
+
+std::vector<float> Pattern(size_t n) {
+  std::vector<float> v(n);
+  uint32_t state = 12345;
+  for (float& x : v) {
+    state = state * 1664525u + 1013904223u;
+    x = static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+  }
+  return v;
+}
+
+lstmkit::ModelConfig Config(int hidden, int layers) {
+  lstmkit::ModelConfig config;
+  config.input_size = hidden;
+  config.hidden_size = hidden;
+  config.num_layers = layers;
+  return config;
+}
+
+// FLOPs of the GEMMs in one layer's forward: 2 * T * B * 4H * (I + H).
+double ForwardFlops(int seq_len, int batch, int hidden, int layers) {
+  return 2.0 * seq_len * batch * 4.0 * hidden * (2.0 * hidden) * layers;
+}
+
+// args: batch, seq_len, hidden, layers.
+void BM_Forward(benchmark::State& state) {
+  const int batch = state.range(0), seq_len = state.range(1);
+  const int hidden = state.range(2), layers = state.range(3);
+  const lstmkit::Model model(Config(hidden, layers), {1});
+  const std::vector<float> x =
+      Pattern(static_cast<size_t>(seq_len) * batch * hidden);
+  lstmkit::Output out;
+  for (auto _ : state) {
+    model.Forward({seq_len, batch, x, {}, {}, {}}, &out);
+    benchmark::DoNotOptimize(out.y.data());
+  }
+  state.counters["GFLOPs"] = benchmark::Counter(
+      ForwardFlops(seq_len, batch, hidden, layers) * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Forward, mean squared error on every step, and backward through time.
+void BM_ForwardBackward(benchmark::State& state) {
+  const int batch = state.range(0), seq_len = state.range(1);
+  const int hidden = state.range(2), layers = state.range(3);
+  const lstmkit::Model model(Config(hidden, layers), {1});
+  const std::vector<float> x =
+      Pattern(static_cast<size_t>(seq_len) * batch * hidden);
+  const std::vector<float> target = Pattern(x.size());
+  lstmkit::Gradients grads;
+  lstmkit::Target t;
+  t.values = target;
+  for (auto _ : state) {
+    const float loss = model.ComputeGradients({seq_len, batch, x, {}, {}, {}},
+                                              t, {}, &grads);
+    benchmark::DoNotOptimize(loss);
+  }
+  // Backward does twice the GEMM work of forward.
+  state.counters["GFLOPs"] = benchmark::Counter(
+      3 * ForwardFlops(seq_len, batch, hidden, layers) * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+
+BENCHMARK(BM_Forward)
+    ->Args({64, 100, 256, 1})
+    ->Args({64, 100, 512, 1})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ForwardBackward)
+    ->Args({64, 100, 256, 1})
+    ->Args({64, 100, 512, 1})
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
