@@ -5,7 +5,9 @@
 
 namespace lstmkit::bench {
 
-// GFLOP/s of a register-only FMA loop on the best target (median of runs).
+// GFLOP/s of a register-only FMA loop on the best target: the median of
+// seven short runs, measured anew at each call because the clock of these
+// shared machines drifts.
 double MeasuredFmaPeakGflops();
 
 }  // namespace lstmkit::bench

@@ -115,10 +115,12 @@ void BM_LstmStep(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Every tile shape a tuner may choose, on the 512 cube.
+// Every tile shape a tuner may choose, on the 512 cube; args: candidate
+// index, kc (0 = default).
 void BM_GemmTiles(benchmark::State& state) {
   const auto& kt = ActiveKernels();
-  const Blocking blk = kernels::TileCandidates(kt)[state.range(0)];
+  Blocking blk = kernels::TileCandidates(kt)[state.range(0)];
+  if (state.range(1) > 0) blk.kc = state.range(1);
   const int m = 512, n = 512, k = 512;
   std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
   std::vector<float> b = Filled(static_cast<size_t>(n) * k, 0.25f);
@@ -138,7 +140,8 @@ void BM_GemmTiles(benchmark::State& state) {
       " nr=" + std::to_string(blk.nr) + " kc=" + std::to_string(blk.kc) +
       " mc=" + std::to_string(blk.mc) + " nc=" + std::to_string(blk.nc));
 }
-BENCHMARK(BM_GemmTiles)->DenseRange(0, 20);
+BENCHMARK(BM_GemmTiles)
+    ->ArgsProduct({benchmark::CreateDenseRange(0, 13, 1), {0, 256, 384}});
 
 // The cell backward is elementwise: its speed is the bytes it moves.
 void BM_LstmCellBackward(benchmark::State& state) {
@@ -184,7 +187,45 @@ void BM_MemcpyLikeCellBackward(benchmark::State& state) {
       static_cast<int64_t>(2.0 * floats * sizeof(float) * state.iterations()));
 }
 
-BENCHMARK(BM_LstmCellBackward)->Args({64, 256})->Args({64, 512})->Args({1, 512});
+// Any shape with any blocking, for exploring: args m, n, k, mr, nr, kc, mc,
+// nc. Run with --benchmark_filter=Explore and a custom list below.
+void BM_GemmExplore(benchmark::State& state) {
+  const int m = state.range(0), n = state.range(1), k = state.range(2);
+  const auto& kt = ActiveKernels();
+  Blocking blk;
+  blk.mr = state.range(3);
+  blk.nr = state.range(4);
+  blk.kc = state.range(5);
+  blk.mc = state.range(6);
+  blk.nc = state.range(7);
+  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
+  std::vector<float> b = Filled(static_cast<size_t>(n) * k, 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  kernels::PackedB packed;
+  kernels::PackPanels(
+      k, n, kernels::kPanelVectors * kt.lanes,
+      [&](int kk, int nn) { return b[static_cast<size_t>(nn) * k + kk]; },
+      &packed);
+  for (auto _ : state) {
+    kt.gemm_packed(m, n, k, {a.data(), k, 1}, packed, 0.0f, c.data(), n, blk);
+    benchmark::DoNotOptimize(c.data());
+  }
+  ReportFlops(state, 2.0 * m * n * k);
+}
+BENCHMARK(BM_GemmExplore)
+    ->ArgsProduct({{6400},
+                   {1024},
+                   {256},
+                   {6},
+                   {2},
+                   {128, 256},
+                   {48, 96, 256},
+                   {256, 1024}});
+
+BENCHMARK(BM_LstmCellBackward)
+    ->Args({64, 256})
+    ->Args({64, 512})
+    ->Args({1, 512});
 BENCHMARK(BM_MemcpyLikeCellBackward)
     ->Args({64, 256})
     ->Args({64, 512})
@@ -194,8 +235,10 @@ BENCHMARK(BM_GemmPackedNT)
     ->Args({256, 256, 256})
     ->Args({512, 512, 512})
     ->Args({1024, 1024, 1024})
-    ->Args({6400, 1024, 256})   // input projection, B=64 T=100 H=256
-    ->Args({3200, 2048, 512});  // input projection, B=64 T=50 H=512
+    ->Args({6400, 1024, 256})  // input projection, B=64 T=100 H=256
+    ->Args({3200, 2048, 512})  // input projection, B=64 T=50 H=512
+    ->Args({64, 1024, 256})    // the recurrent product of one step
+    ->Args({64, 2048, 512});
 BENCHMARK(BM_GemmTN)->Args({512, 512, 512})->Args({1024, 256, 6400});
 BENCHMARK(BM_GemmNN)->Args({512, 512, 512})->Args({6400, 256, 1024});
 BENCHMARK(BM_LstmStep)

@@ -45,9 +45,9 @@ void BM_Forward(benchmark::State& state) {
     model.Forward({seq_len, batch, x, {}, {}, {}}, &out);
     benchmark::DoNotOptimize(out.y.data());
   }
-  state.counters["GFLOPs"] = benchmark::Counter(
-      ForwardFlops(seq_len, batch, hidden, layers) * 1e-9,
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPs"] =
+      benchmark::Counter(ForwardFlops(seq_len, batch, hidden, layers) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Forward, mean squared error on every step, and backward through time.
@@ -62,8 +62,8 @@ void BM_ForwardBackward(benchmark::State& state) {
   lstmkit::Target t;
   t.values = target;
   for (auto _ : state) {
-    const float loss = model.ComputeGradients({seq_len, batch, x, {}, {}, {}},
-                                              t, {}, &grads);
+    const float loss =
+        model.ComputeGradients({seq_len, batch, x, {}, {}, {}}, t, {}, &grads);
     benchmark::DoNotOptimize(loss);
   }
   // Backward does twice the GEMM work of forward.

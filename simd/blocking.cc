@@ -62,17 +62,17 @@ int RoundDown(int value, int multiple) {
 Blocking DefaultBlocking(const KernelTable& kernels) {
   const int lanes = kernels.lanes;
   Blocking b;
-  // Tiles that fit the register file: 32 vector registers from AVX-512 up,
-  // 16 below.
+  // Tiles that fit the register file with the B vectors and a broadcast:
+  // 6 x 4 vectors with 32 registers (AVX-512), 6 x 2 with 16.
   const bool wide = lanes >= 16;
-  b.nr = kPanelVectors;
-  b.mr = wide ? 6 : (lanes == 1 ? 4 : 3);
+  b.nr = wide ? kPanelVectors : 2;
+  b.mr = 6;
   const int panel = kPanelVectors * lanes;
   // One B micro-panel (kc x nr vectors) takes half of L1, leaving room for
   // the A micro-panel and C.
   const size_t b_row_bytes = sizeof(float) * b.nr * lanes;
   b.kc = RoundDown(static_cast<int>(Caches().l1d / 2 / b_row_bytes), 8);
-  b.kc = std::min(b.kc, 512);
+  b.kc = std::min(b.kc, 384);
   // The packed A block (mc x kc) takes half of L2.
   b.mc = RoundDown(static_cast<int>(Caches().l2 / 2 / (sizeof(float) * b.kc)),
                    b.mr);

@@ -67,7 +67,8 @@ struct LstmStepArgs {
   const float* h_prev = nullptr;  // [B][H]
   const PackedB* w_hh = nullptr;  // K = H, N = 4H gate-interleaved, padded
   // [B][gate_stride]: in, the input projection plus bias (pre-activations,
-  // gate-interleaved); out, the activations when store_gates.
+  // gate-interleaved); out, the activations when store_gates, otherwise
+  // scratch.
   float* gates = nullptr;
   int gate_stride = 0;
   bool store_gates = true;

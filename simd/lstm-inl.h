@@ -37,57 +37,86 @@ HWY_INLINE void StorePartial(hn::Vec<D> v, D d, float* p, size_t n) {
   std::memcpy(p, buf, n * sizeof(float));
 }
 
-// MR batch rows of one panel: recurrent GEMM into the pre-activations, then
-// c = f * c_prev + i * g and h = o * tanh(c), in registers.
-template <size_t MR>
+// Vector registers of the target: the step kernel keeps MR x V accumulators,
+// V panel vectors and a broadcast in them.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+constexpr size_t kVectorRegisters = 32;
+#else
+constexpr size_t kVectorRegisters = 16;
+#endif
+
+// MR batch rows of one panel: the recurrent GEMM adds h_prev W_hh^T to the
+// pre-activations, V gate vectors at a time (all four when the registers
+// allow, else i, f then g, o, the first pair parked in the gate rows, which
+// stay in L1), then c = f * c_prev + i * g and h = o * tanh(c) from the
+// registers.
+template <size_t MR, size_t V>
 HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
-  const hn::ScalableTag<float> d;
+  using D = hn::ScalableTag<float>;
+  using Vec = hn::Vec<D>;
+  const D d;
   const size_t lanes = hn::Lanes(d);
   const size_t hidden = args.hidden;
+  const size_t panel_floats = kPanelVectors * lanes;
   const size_t unit = panel * lanes;
   const size_t units = std::min(lanes, hidden - unit);
   float* gates = args.gates + static_cast<size_t>(row) * args.gate_stride +
-                 panel * kPanelVectors * lanes;
-  hn::Vec<hn::ScalableTag<float>> acc[MR][kPanelVectors];
-#pragma GCC unroll 8
-  for (size_t r = 0; r < MR; ++r) {
-#pragma GCC unroll 4
-    for (size_t q = 0; q < kPanelVectors; ++q) {
-      acc[r][q] = hn::LoadU(d, gates + r * args.gate_stride + q * lanes);
-    }
-  }
+                 panel * panel_floats;
   const float* h_prev = args.h_prev + static_cast<size_t>(row) * hidden;
-  const float* w = args.w_hh->panel(panel);
-  for (size_t k = 0; k < hidden; ++k) {
-    hn::Vec<hn::ScalableTag<float>> wv[kPanelVectors];
-#pragma GCC unroll 4
-    for (size_t q = 0; q < kPanelVectors; ++q)
-      wv[q] = hn::LoadU(d, w + q * lanes);
+  Vec acc[MR][V];
+  for (size_t q0 = 0; q0 < kPanelVectors; q0 += V) {
 #pragma GCC unroll 8
     for (size_t r = 0; r < MR; ++r) {
-      const auto hv = hn::Set(d, h_prev[r * hidden + k]);
 #pragma GCC unroll 4
-      for (size_t q = 0; q < kPanelVectors; ++q) {
-        acc[r][q] = hn::MulAdd(hv, wv[q], acc[r][q]);
+      for (size_t v = 0; v < V; ++v) {
+        acc[r][v] =
+            hn::LoadU(d, gates + r * args.gate_stride + (q0 + v) * lanes);
       }
     }
-    w += kPanelVectors * lanes;
+    const float* w = args.w_hh->panel(panel) + q0 * lanes;
+    for (size_t k = 0; k < hidden; ++k) {
+      Vec wv[V];
+#pragma GCC unroll 4
+      for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d, w + v * lanes);
+#pragma GCC unroll 8
+      for (size_t r = 0; r < MR; ++r) {
+        const Vec hv = hn::Set(d, h_prev[r * hidden + k]);
+#pragma GCC unroll 4
+        for (size_t v = 0; v < V; ++v) {
+          acc[r][v] = hn::MulAdd(hv, wv[v], acc[r][v]);
+        }
+      }
+      w += panel_floats;
+    }
+    if (q0 + V == kPanelVectors) break;
+    for (size_t r = 0; r < MR; ++r) {
+      for (size_t v = 0; v < V; ++v) {
+        hn::StoreU(acc[r][v], d,
+                   gates + r * args.gate_stride + (q0 + v) * lanes);
+      }
+    }
   }
   for (size_t r = 0; r < MR; ++r) {
-    const auto i = VecSigmoid(d, acc[r][0]);
-    const auto f = VecSigmoid(d, acc[r][1]);
-    const auto g = VecTanh(d, acc[r][2]);
-    const auto o = VecSigmoid(d, acc[r][3]);
+    float* out = gates + r * args.gate_stride;
+    // Gate q's pre-activation: in registers for the last pass, else parked.
+    auto pre = [&](size_t q) {
+      return q >= kPanelVectors - V ? acc[r][q - (kPanelVectors - V)]
+                                    : hn::LoadU(d, out + q * lanes);
+    };
+    const Vec i = VecSigmoid(d, pre(0));
+    const Vec f = VecSigmoid(d, pre(1));
+    const Vec g = VecTanh(d, pre(2));
+    const Vec o = VecSigmoid(d, pre(3));
     const size_t state = (row + r) * hidden + unit;
-    const auto c_prev = LoadPartial(d, args.c_prev + state, units);
-    const auto c = hn::MulAdd(f, c_prev, hn::Mul(i, g));
-    const auto tanh_c = VecTanh(d, c);
+    const Vec c_prev = LoadPartial(d, args.c_prev + state, units);
+    const Vec c = hn::MulAdd(f, c_prev, hn::Mul(i, g));
+    const Vec tanh_c = VecTanh(d, c);
     StorePartial(c, d, args.c + state, units);
     StorePartial(hn::Mul(o, tanh_c), d, args.h + state, units);
-    if (args.tanh_c != nullptr)
+    if (args.tanh_c != nullptr) {
       StorePartial(tanh_c, d, args.tanh_c + state, units);
+    }
     if (args.store_gates) {
-      float* out = gates + r * args.gate_stride;
       hn::StoreU(i, d, out);
       hn::StoreU(f, d, out + lanes);
       hn::StoreU(g, d, out + 2 * lanes);
@@ -96,16 +125,28 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
   }
 }
 
+// Gate vectors per pass for MR rows: all four when MR x 4 accumulators fit
+// beside the panel vectors, else two.
+template <size_t MR>
+constexpr size_t StepVectors() {
+  return MR * kPanelVectors + kPanelVectors + 1 <= kVectorRegisters ? 4 : 2;
+}
+
 inline void LstmStep(const LstmStepArgs& args) {
   using TileFn = void (*)(const LstmStepArgs&, int, int);
   static constexpr TileFn kTiles[kMaxTileRows] = {
-      &LstmStepTile<1>, &LstmStepTile<2>, &LstmStepTile<3>, &LstmStepTile<4>,
-      &LstmStepTile<5>, &LstmStepTile<6>, &LstmStepTile<7>, &LstmStepTile<8>};
+      &LstmStepTile<1, StepVectors<1>()>, &LstmStepTile<2, StepVectors<2>()>,
+      &LstmStepTile<3, StepVectors<3>()>, &LstmStepTile<4, StepVectors<4>()>,
+      &LstmStepTile<5, StepVectors<5>()>, &LstmStepTile<6, StepVectors<6>()>,
+      &LstmStepTile<7, StepVectors<7>()>, &LstmStepTile<8, StepVectors<8>()>};
+  // Panels outside: one panel of W_hh (H x 4 vectors) stays in L1/L2
+  // while every row block uses it; the whole matrix would not.
   const int panels = args.w_hh->panels();
-  for (int row = 0; row < args.batch; row += args.mr) {
-    const int rows = std::min(args.mr, args.batch - row);
-    for (int panel = 0; panel < panels; ++panel)
+  for (int panel = 0; panel < panels; ++panel) {
+    for (int row = 0; row < args.batch; row += args.mr) {
+      const int rows = std::min(args.mr, args.batch - row);
       kTiles[rows - 1](args, row, panel);
+    }
   }
 }
 
