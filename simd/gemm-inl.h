@@ -166,7 +166,10 @@ inline float* PackBufferA(size_t size) {
 // One (kc x nc) block of B against every row block of A.
 inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
                          const BlockB& b, float* c, int ldc, bool load_c,
-                         const Blocking& blk) {
+                         const Blocking& requested) {
+  // Fewer rows than a tile: shrink the tile rather than compute zeros.
+  Blocking blk = requested;
+  blk.mr = std::min(blk.mr, m);
   const int tile_cols = blk.nr * static_cast<int>(hn::Lanes(DF()));
   const MicroTileFn tile = SelectMicroTile(blk.mr, blk.nr);
   const int mc = (blk.mc + blk.mr - 1) / blk.mr * blk.mr;
@@ -228,6 +231,63 @@ inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
       BlockProduct(m, n_cols, kc, a, pc, block, c + jc, ldc,
                    pc > 0 || beta != 0.0f, blk);
     }
+  }
+}
+
+// y[N] = beta * y + x[K] * B with B packed: one row of gemm_packed, summed
+// in the same order, so it gives the same bits. Two panels per pass give
+// eight independent accumulator chains.
+template <size_t P>
+HWY_INLINE void GemvPanels(int k, const float* HWY_RESTRICT x, const float* b,
+                           size_t panel_stride, size_t pw, bool load_y,
+                           float* HWY_RESTRICT y, size_t cols) {
+  const DF d;
+  const size_t lanes = hn::Lanes(d);
+  constexpr size_t kVecs = P * kPanelVectors;
+  HWY_ALIGN float edge[kVecs * HWY_MAX_BYTES / sizeof(float)];
+  const bool full = cols == kVecs * lanes;
+  float* out = full ? y : edge;
+  if (!full) {
+    for (size_t j = 0; j < kVecs * lanes; ++j) {
+      edge[j] = load_y && j < cols ? y[j] : 0.0f;
+    }
+  }
+  VF acc[kVecs];
+#pragma GCC unroll 8
+  for (size_t v = 0; v < kVecs; ++v) {
+    acc[v] = load_y ? hn::LoadU(d, out + v * lanes) : hn::Zero(d);
+  }
+  for (int p = 0; p < k; ++p) {
+    const VF xv = hn::Set(d, x[p]);
+#pragma GCC unroll 2
+    for (size_t q = 0; q < P; ++q) {
+      const float* row = b + q * panel_stride + static_cast<size_t>(p) * pw;
+#pragma GCC unroll 4
+      for (size_t v = 0; v < kPanelVectors; ++v) {
+        acc[q * kPanelVectors + v] = hn::MulAdd(
+            xv, hn::LoadU(d, row + v * lanes), acc[q * kPanelVectors + v]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t v = 0; v < kVecs; ++v) hn::StoreU(acc[v], d, out + v * lanes);
+  if (!full) std::memcpy(y, edge, cols * sizeof(float));
+}
+
+inline void GemvPacked(int n, int k, const float* x, const PackedB& b,
+                       float beta, float* y) {
+  const size_t pw = b.panel_width;
+  const size_t panel_stride = static_cast<size_t>(b.k) * pw;
+  const bool load_y = beta != 0.0f;
+  int panel = 0;
+  for (; (panel + 2) * static_cast<int>(pw) <= n; panel += 2) {
+    GemvPanels<2>(k, x, b.panel(panel), panel_stride, pw, load_y,
+                  y + panel * pw, 2 * pw);
+  }
+  for (; panel * static_cast<int>(pw) < n; ++panel) {
+    const size_t cols = std::min<size_t>(pw, n - panel * pw);
+    GemvPanels<1>(k, x, b.panel(panel), panel_stride, pw, load_y,
+                  y + panel * pw, cols);
   }
 }
 

@@ -20,6 +20,7 @@ const KernelTable* GetKernelTable() {
     t.lanes = static_cast<int>(hn::Lanes(hn::ScalableTag<float>()));
     t.gemm_packed = &GemmPacked;
     t.gemm = &Gemm;
+    t.gemv_packed = &GemvPacked;
     t.lstm_step = &LstmStep;
     t.lstm_cell_backward = &LstmCellBackward;
     t.sigmoid = &SigmoidArray;

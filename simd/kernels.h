@@ -108,6 +108,9 @@ struct KernelTable {
   // The same with B packed block by block during the call.
   void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
                int ldc, const Blocking& blocking);
+  // y[N] = beta * y + x[K] * B, bitwise equal to gemm_packed with M = 1.
+  void (*gemv_packed)(int n, int k, const float* x, const PackedB& b,
+                      float beta, float* y);
   void (*lstm_step)(const LstmStepArgs& args);
   void (*lstm_cell_backward)(const LstmCellBackwardArgs& args);
   void (*sigmoid)(const float* in, float* out, size_t n);

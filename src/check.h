@@ -32,6 +32,16 @@ void RequirePositive(const char* name, long long value);
 void RequireBuffer(const char* name, const void* data, size_t actual,
                    size_t expected, const std::string& shape);
 
+// RequireBuffer that builds the shape text only on failure, for paths that
+// must not allocate when the arguments are right.
+template <typename ShapeFn>
+void RequireBufferLazy(const char* name, const void* data, size_t actual,
+                       size_t expected, ShapeFn shape) {
+  if (actual != expected || (data == nullptr && expected != 0)) {
+    RequireBuffer(name, data, actual, expected, shape());
+  }
+}
+
 // "[a][b][c]" for messages.
 std::string ShapeString(std::initializer_list<long long> dims);
 

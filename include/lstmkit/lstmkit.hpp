@@ -221,6 +221,39 @@ class LSTMKIT_API Model {
   struct Impl;
 
  private:
+  friend class Stream;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The recurrent state of one sequence, stepped through a shared model: for
+// services that feed a sequence one step (or a few) at a time. Any number of
+// streams may step through one Model concurrently, each from one thread at a
+// time. A stream allocates only when it is created; Step, Chunk, Reset and
+// the state calls never touch the heap. The head is applied at every step,
+// whatever config.output_steps says. The Model must outlive its streams and
+// must not change while they step.
+class LSTMKIT_API Stream {
+ public:
+  explicit Stream(const Model& model);
+  ~Stream();
+  Stream(Stream&&) noexcept;
+  Stream& operator=(Stream&&) noexcept;
+
+  // One time step: x [I] in, y [O] out (O = output_width()).
+  void Step(Span<const float> x, Span<float> y);
+  // `steps` time steps: x [steps][I] in, y [steps][O] out.
+  void Chunk(int steps, Span<const float> x, Span<float> y);
+  // Back to the zero state, as at creation.
+  void Reset();
+  // The state after the last step: h and c, each [L][H] (state_size()
+  // floats). Setting a saved state resumes the sequence exactly.
+  size_t state_size() const;
+  void GetState(Span<float> h, Span<float> c) const;
+  void SetState(Span<const float> h, Span<const float> c);
+
+  struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 

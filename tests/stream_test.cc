@@ -1,0 +1,174 @@
+// Streams against whole-sequence Forward, on every target; their state
+// calls; and that stepping never touches the heap.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "lstmkit/lstmkit.hpp"
+#include "test_util.h"
+
+// Counts heap allocations made by this process while armed.
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+// The replacements pair malloc with free by design; GCC cannot tell.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(size_t size) {
+  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(size_t size, std::align_val_t align) {
+  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  const size_t a = static_cast<size_t>(align);
+  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+#pragma GCC diagnostic pop
+
+namespace lstmkit {
+namespace {
+
+using testing::RandomVector;
+
+ModelConfig Config(int output_size, OutputActivation activation) {
+  ModelConfig config;
+  config.input_size = 5;
+  config.hidden_size = 19;
+  config.num_layers = 2;
+  config.output_size = output_size;
+  config.output_activation = activation;
+  return config;
+}
+
+class StreamOnTarget : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    saved_ = ActiveTarget();
+    SetTarget(GetParam());
+  }
+  void TearDown() override { SetTarget(saved_); }
+  std::string saved_;
+};
+
+// The same arithmetic in the same order as Forward with B = 1, so the bits
+// must agree exactly, with and without a head.
+TEST_P(StreamOnTarget, StepsMatchForwardBitwise) {
+  for (const auto& [output, activation] :
+       {std::pair{0, OutputActivation::kIdentity},
+        std::pair{3, OutputActivation::kIdentity},
+        std::pair{4, OutputActivation::kSoftmax}}) {
+    const Model model(Config(output, activation), InitOptions{3});
+    const int steps = 9, in = 5, out = model.output_width();
+    const std::vector<float> x = RandomVector(steps * in, 8);
+    const Output expected = model.Forward({steps, 1, x, {}, {}, {}});
+    Stream stream(model);
+    std::vector<float> y(out);
+    for (int t = 0; t < steps; ++t) {
+      stream.Step({x.data() + t * in, static_cast<size_t>(in)}, y);
+      for (int j = 0; j < out; ++j) {
+        ASSERT_EQ(y[j], expected.y[t * out + j])
+            << "step " << t << " unit " << j;
+      }
+    }
+    std::vector<float> h(stream.state_size()), c(stream.state_size());
+    stream.GetState(h, c);
+    EXPECT_EQ(h, expected.h_n);
+    EXPECT_EQ(c, expected.c_n);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, StreamOnTarget,
+                         ::testing::ValuesIn(AvailableTargets()));
+
+TEST(Stream, ChunkEqualsStepsAndStateRoundTrips) {
+  const Model model(Config(2, OutputActivation::kIdentity), InitOptions{4});
+  const std::vector<float> x = RandomVector(12 * 5, 9);
+  Stream a(model), b(model);
+  std::vector<float> ya(12 * 2), yb(12 * 2);
+  a.Chunk(12, x, ya);
+  // b runs 5 steps, parks its state, is reset, restores and finishes.
+  b.Chunk(5, {x.data(), 25}, {yb.data(), 10});
+  std::vector<float> h(b.state_size()), c(b.state_size());
+  b.GetState(h, c);
+  b.Reset();
+  b.SetState(h, c);
+  b.Chunk(7, {x.data() + 25, 35}, {yb.data() + 10, 14});
+  EXPECT_EQ(ya, yb);
+  // After Reset the stream starts over.
+  b.Reset();
+  std::vector<float> first(2);
+  b.Step({x.data(), 5}, first);
+  EXPECT_EQ(first[0], ya[0]);
+  EXPECT_EQ(first[1], ya[1]);
+}
+
+TEST(Stream, StepAndChunkNeverAllocate) {
+  const Model model(Config(3, OutputActivation::kSoftmax), InitOptions{5});
+  Stream stream(model);
+  const std::vector<float> x = RandomVector(4 * 5, 10);
+  std::vector<float> y(4 * 3), h(stream.state_size()), c(stream.state_size());
+  g_allocations = 0;
+  g_counting = true;
+  stream.Step({x.data(), 5}, {y.data(), 3});
+  stream.Chunk(4, x, y);
+  stream.GetState(h, c);
+  stream.SetState(h, c);
+  stream.Reset();
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+}
+
+TEST(Stream, RejectsWrongSizes) {
+  const Model model(Config(3, OutputActivation::kIdentity), InitOptions{5});
+  Stream stream(model);
+  std::vector<float> x(4), y(3), h(1), c(1);
+  EXPECT_THROW(stream.Step(x, y), Error);
+  x.resize(5);
+  y.resize(2);
+  EXPECT_THROW(stream.Step(x, y), Error);
+  EXPECT_THROW(stream.Chunk(0, x, y), Error);
+  EXPECT_THROW(stream.GetState(h, c), Error);
+  EXPECT_THROW(stream.SetState(h, c), Error);
+}
+
+// Many streams share one model: each must see exactly what it sees alone.
+TEST(Stream, ConcurrentStreamsOnOneModelMatchSerialRuns) {
+  const Model model(Config(3, OutputActivation::kIdentity), InitOptions{6});
+  constexpr int kThreads = 16, kSteps = 40;
+  std::vector<std::vector<float>> inputs, serial(kThreads), parallel(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    inputs.push_back(RandomVector(kSteps * 5, 100 + i));
+    Stream s(model);
+    serial[i].resize(kSteps * 3);
+    s.Chunk(kSteps, inputs[i], serial[i]);
+  }
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      Stream s(model);
+      parallel[i].resize(kSteps * 3);
+      for (int t = 0; t < kSteps; ++t) {
+        s.Step({inputs[i].data() + t * 5, 5}, {parallel[i].data() + t * 3, 3});
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) EXPECT_EQ(serial[i], parallel[i]) << i;
+}
+
+}  // namespace
+}  // namespace lstmkit
