@@ -87,6 +87,14 @@ Model& Model::operator=(Model&&) noexcept = default;
 
 const ModelConfig& Model::config() const { return impl_->config; }
 
+void Model::set_threads(int threads) {
+  Require(threads >= 0, "threads must be >= 0 (0 = all cores), got ",
+          threads);
+  impl_->threads = threads;
+}
+
+int Model::threads() const { return impl_->threads; }
+
 int Model::output_width() const {
   return impl_->config.output_size > 0 ? impl_->config.output_size
                                        : impl_->config.hidden_size;

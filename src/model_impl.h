@@ -16,6 +16,7 @@ struct Model::Impl {
   std::shared_ptr<const internal::ParameterLayout> layout;
   std::vector<float> params;       // flat, in layout order
   internal::PackedWeights packed;  // derived from params
+  int threads = 0;                 // 0 = all cores
 
   const float* param(size_t offset) const { return params.data() + offset; }
 };

@@ -188,6 +188,15 @@ class LSTMKIT_API Model {
   Model& operator=(Model&&) noexcept;
 
   const ModelConfig& config() const;
+
+  // Threads this model's calls may use: 0 = every core of the machine (the
+  // default), 1 = only the calling thread, n = at most n. The library runs
+  // its parallel work in its own oneTBB task arena of that size and never
+  // changes the application's global TBB settings. Results are bitwise the
+  // same for every thread count.
+  void set_threads(int threads);
+  int threads() const;
+
   // O: the size of one step's output (output_size, or hidden_size without a
   // head).
   int output_width() const;
