@@ -198,7 +198,7 @@ inline void ClearRows(int m, int n, float* c, int ldc) {
   }
 }
 
-inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedB& b,
+inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,
                        float beta, float* c, int ldc, const Blocking& blk) {
   if (k == 0 && beta == 0.0f) return ClearRows(m, n, c, ldc);
   const int pw = b.panel_width;
@@ -274,7 +274,7 @@ HWY_INLINE void GemvPanels(int k, const float* HWY_RESTRICT x, const float* b,
   if (!full) std::memcpy(y, edge, cols * sizeof(float));
 }
 
-inline void GemvPacked(int n, int k, const float* x, const PackedB& b,
+inline void GemvPacked(int n, int k, const float* x, const PackedPanels& b,
                        float beta, float* y) {
   const size_t pw = b.panel_width;
   const size_t panel_stride = static_cast<size_t>(b.k) * pw;

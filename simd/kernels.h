@@ -4,6 +4,7 @@
 #ifndef LSTMKIT_SIMD_KERNELS_H_
 #define LSTMKIT_SIMD_KERNELS_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -46,6 +47,21 @@ struct MatrixB {
 
 // Operand B [K][N] packed once (weights): panels of panel_width columns,
 // each [K][panel_width] row-major, the last zero-padded.
+// A run of consecutive panels of a packed B: columns [first, first + n) of
+// B as a matrix of its own, first being a multiple of panel_width. Lets
+// threads each take a block of output columns.
+struct PackedPanels {
+  const float* data = nullptr;  // the first panel
+  int k = 0;
+  int n = 0;
+  int panel_width = 0;
+
+  int panels() const { return (n + panel_width - 1) / panel_width; }
+  const float* panel(int p) const {
+    return data + static_cast<size_t>(p) * k * panel_width;
+  }
+};
+
 struct PackedB {
   int k = 0;
   int n = 0;
@@ -55,6 +71,15 @@ struct PackedB {
   int panels() const { return (n + panel_width - 1) / panel_width; }
   const float* panel(int p) const {
     return data.data() + static_cast<size_t>(p) * k * panel_width;
+  }
+  // Panels [first_panel, first_panel + count), clipped to B's columns.
+  PackedPanels Panels(int first_panel, int count) const {
+    const int first_col = first_panel * panel_width;
+    const int cols = std::min(n - first_col, count * panel_width);
+    return {panel(first_panel), k, std::max(cols, 0), panel_width};
+  }
+  operator PackedPanels() const {  // NOLINT: every panel, implicitly
+    return {data.data(), k, n, panel_width};
   }
 };
 
@@ -66,6 +91,10 @@ struct LstmStepArgs {
   int hidden = 0;
   const float* h_prev = nullptr;  // [B][H]
   const PackedB* w_hh = nullptr;  // K = H, N = 4H gate-interleaved, padded
+  // The panels (groups of `lanes` hidden units) this call computes; the
+  // rest of c, h and gates is left alone. -1: through the last panel.
+  int first_panel = 0;
+  int panel_count = -1;
   // [B][gate_stride]: in, the input projection plus bias (pre-activations,
   // gate-interleaved); out, the activations when store_gates, otherwise
   // scratch.
@@ -93,6 +122,9 @@ struct LstmCellBackwardArgs {
   const float* dh_recurrent = nullptr;  // [B][H]
   float* dc_carry = nullptr;            // [B][H], in and out
   float* d_gates = nullptr;             // [B][gate_stride]
+  // The panels of hidden units this call computes; -1: through the last.
+  int first_panel = 0;
+  int panel_count = -1;
 };
 
 // The kernels compiled for one Highway target.
@@ -103,13 +135,13 @@ struct KernelTable {
 
   // C[M][N] = beta * C + A * B with B packed once. beta is 0 or 1; C is
   // overwritten (not scaled) when beta is 0.
-  void (*gemm_packed)(int m, int n, int k, MatrixA a, const PackedB& b,
+  void (*gemm_packed)(int m, int n, int k, MatrixA a, const PackedPanels& b,
                       float beta, float* c, int ldc, const Blocking& blocking);
   // The same with B packed block by block during the call.
   void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
                int ldc, const Blocking& blocking);
   // y[N] = beta * y + x[K] * B, bitwise equal to gemm_packed with M = 1.
-  void (*gemv_packed)(int n, int k, const float* x, const PackedB& b,
+  void (*gemv_packed)(int n, int k, const float* x, const PackedPanels& b,
                       float beta, float* y);
   void (*lstm_step)(const LstmStepArgs& args);
   void (*lstm_cell_backward)(const LstmCellBackwardArgs& args);

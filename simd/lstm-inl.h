@@ -141,8 +141,9 @@ inline void LstmStep(const LstmStepArgs& args) {
       &LstmStepTile<7, StepVectors<7>()>, &LstmStepTile<8, StepVectors<8>()>};
   // Panels outside: one panel of W_hh (H x 4 vectors) stays in L1/L2
   // while every row block uses it; the whole matrix would not.
-  const int panels = args.w_hh->panels();
-  for (int panel = 0; panel < panels; ++panel) {
+  const int end = args.panel_count < 0 ? args.w_hh->panels()
+                                       : args.first_panel + args.panel_count;
+  for (int panel = args.first_panel; panel < end; ++panel) {
     for (int row = 0; row < args.batch; row += args.mr) {
       const int rows = std::min(args.mr, args.batch - row);
       kTiles[rows - 1](args, row, panel);
@@ -155,10 +156,15 @@ inline void LstmCellBackward(const LstmCellBackwardArgs& args) {
   const size_t lanes = hn::Lanes(d);
   const size_t hidden = args.hidden;
   const auto one = hn::Set(d, 1.0f);
+  const size_t panel_floats = kPanelVectors * lanes;
+  const size_t panels = (hidden + lanes - 1) / lanes;
+  const size_t first = args.first_panel;
+  const size_t end = args.panel_count < 0 ? panels : first + args.panel_count;
   for (int b = 0; b < args.batch; ++b) {
-    const float* gates = args.gates + static_cast<size_t>(b) * args.gate_stride;
-    float* d_gates = args.d_gates + static_cast<size_t>(b) * args.gate_stride;
-    for (size_t unit = 0; unit < hidden; unit += lanes) {
+    const size_t row = static_cast<size_t>(b) * args.gate_stride;
+    const float* gates = args.gates + row + first * panel_floats;
+    float* d_gates = args.d_gates + row + first * panel_floats;
+    for (size_t unit = first * lanes; unit < end * lanes; unit += lanes) {
       const size_t n = std::min(lanes, hidden - unit);
       const size_t s = b * hidden + unit;
       const auto i = hn::LoadU(d, gates);

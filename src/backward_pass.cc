@@ -1,9 +1,12 @@
 #include "backward_pass.h"
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 #include "kernels.h"
+#include "parallel_gemm.h"
+#include "step_team.h"
 
 namespace lstmkit::internal {
 
@@ -23,15 +26,6 @@ LayerGradients LayerSlices(const ParameterLayout& layout, int layer,
           d_params + layout.bias_hh(layer)};
 }
 
-// sums[n] = sum over rows of A[rows][n].
-void ColumnSums(int rows, int n, const float* a, float* sums) {
-  std::fill_n(sums, n, 0.0f);
-  for (int r = 0; r < rows; ++r) {
-    const float* row = a + static_cast<size_t>(r) * n;
-    for (int j = 0; j < n; ++j) sums[j] += row[j];
-  }
-}
-
 // Turns dL/d(output) into dL/dh of the top layer for every step, [T][B][H].
 void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
                   const float* d_output, float* d_params, float* d_top) {
@@ -48,15 +42,15 @@ void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
   }
   const int out = config.output_size;
   const ParameterLayout& layout = *model.layout;
-  const PackedWeights& packed = model.packed;
-  const kernels::KernelTable& kt = *packed.kernels;
+  const GemmContext ctx = model.gemm();
   // dW_head = dY^T H_rows; dH_rows = dY W_head.
-  kt.gemm(out, hidden, rows, {d_output, 1, out},
-          {HeadInputRows(model, trace), hidden, 1}, 0.0f,
-          d_params + layout.head_weight(), hidden, packed.blocking);
-  ColumnSums(rows, out, d_output, d_params + layout.head_bias());
-  kt.gemm_packed(rows, hidden, out, {d_output, out, 1}, packed.head_rows, 0.0f,
-                 d_rows, hidden, packed.blocking);
+  ParallelGemm(ctx, out, hidden, rows, {d_output, 1, out},
+               {HeadInputRows(model, trace), hidden, 1}, 0.0f,
+               d_params + layout.head_weight(), hidden);
+  ParallelColumnSums(ctx, rows, out, d_output, out,
+                     d_params + layout.head_bias());
+  ParallelGemmPacked(ctx, rows, hidden, out, {d_output, out, 1},
+                     model.packed.head_rows, 0.0f, d_rows, hidden);
 }
 
 // Weight and bias gradients of one layer from the gate gradients of every
@@ -64,9 +58,8 @@ void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
 void WeightGradients(const Model::Impl& model, int layer, const float* x,
                      const float* h_prev, int rows, const float* d_gates,
                      LayerGradients grads) {
-  const PackedWeights& packed = model.packed;
-  const kernels::KernelTable& kt = *packed.kernels;
-  const GateLayout& gl = packed.gates;
+  const GemmContext ctx = model.gemm();
+  const GateLayout& gl = model.packed.gates;
   const int width = gl.width();
   const int hidden = model.config.hidden_size;
   const int in = model.layout->layer_input_size(layer);
@@ -80,13 +73,13 @@ void WeightGradients(const Model::Impl& model, int layer, const float* x,
     }
   };
   // dW = dA^T X over every step at once: K = T * B.
-  kt.gemm(width, in, rows, {d_gates, 1, width}, {x, in, 1}, 0.0f,
-          scratch.data(), in, packed.blocking);
+  ParallelGemm(ctx, width, in, rows, {d_gates, 1, width}, {x, in, 1}, 0.0f,
+               scratch.data(), in);
   scatter(in, grads.w_ih);
-  kt.gemm(width, hidden, rows, {d_gates, 1, width}, {h_prev, hidden, 1}, 0.0f,
-          scratch.data(), hidden, packed.blocking);
+  ParallelGemm(ctx, width, hidden, rows, {d_gates, 1, width},
+               {h_prev, hidden, 1}, 0.0f, scratch.data(), hidden);
   scatter(hidden, grads.w_hh);
-  ColumnSums(rows, width, d_gates, scratch.data());
+  ParallelColumnSums(ctx, rows, width, d_gates, width, scratch.data());
   for (int n = 0; n < width; ++n) {
     const int row = gl.SourceRow(n);
     if (row >= 0) grads.b_ih[row] = grads.b_hh[row] = scratch[n];
@@ -119,23 +112,40 @@ void BackwardLayer(const Model::Impl& model, int layer, const float* x,
   cell.gate_stride = width;
   cell.dh_recurrent = dh_recurrent.data();
   cell.dc_carry = dc_carry.data();
-  for (int t = seq_len - 1; t >= 0; --t) {
-    cell.gates = trace.gates.data() + t * step_gates;
-    cell.c_prev = trace.c.data() + t * state;
-    cell.tanh_c = trace.tanh_c.data() + t * state;
-    cell.dh_above = d_h_out + t * state;
-    cell.d_gates = d_gates.data() + t * step_gates;
-    kt.lstm_cell_backward(cell);
+  // Two phases per step, each split over hidden units: the cell backward
+  // (slice = gate panels), then dh_recurrent = dA W_hh (slice = panels of
+  // dh's columns). Each needs all of the phase before.
+  const int gate_panels = packed.gates.panels();
+  const int dh_panels = weights.w_hh_rows.panels();
+  const int slices = std::min(model.threads->concurrency(), gate_panels);
+  StepTeam::Run(*model.threads, 2 * seq_len, slices, [&](int phase, int s) {
+    const int t = seq_len - 1 - phase / 2;
+    float* d_gates_t = d_gates.data() + t * step_gates;
+    if (phase % 2 == 0) {
+      kernels::LstmCellBackwardArgs part = cell;
+      part.gates = trace.gates.data() + t * step_gates;
+      part.c_prev = trace.c.data() + t * state;
+      part.tanh_c = trace.tanh_c.data() + t * state;
+      part.dh_above = d_h_out + t * state;
+      part.d_gates = d_gates_t;
+      std::tie(part.first_panel, part.panel_count) =
+          SlicePanels(gate_panels, slices, s);
+      kt.lstm_cell_backward(part);
+      return;
+    }
     // Only W_hh^T da stays inside the time loop.
-    kt.gemm_packed(batch, hidden, width, {cell.d_gates, width, 1},
-                   weights.w_hh_rows, 0.0f, dh_recurrent.data(), hidden,
-                   packed.blocking);
-  }
+    const auto [first, count] = SlicePanels(dh_panels, slices, s);
+    if (count == 0) return;
+    const kernels::PackedPanels w = weights.w_hh_rows.Panels(first, count);
+    const int col = first * w.panel_width;
+    kt.gemm_packed(batch, w.n, width, {d_gates_t, width, 1}, w, 0.0f,
+                   dh_recurrent.data() + col, hidden, packed.blocking);
+  });
   std::copy(dh_recurrent.begin(), dh_recurrent.end(), d_h0);
   std::copy(dc_carry.begin(), dc_carry.end(), d_c0);
   WeightGradients(model, layer, x, trace.h.data(), rows, d_gates.data(), grads);
-  kt.gemm_packed(rows, in, width, {d_gates.data(), width, 1}, weights.w_ih_rows,
-                 0.0f, d_x, in, packed.blocking);
+  ParallelGemmPacked(model.gemm(), rows, in, width, {d_gates.data(), width, 1},
+                     weights.w_ih_rows, 0.0f, d_x, in);
 }
 
 }  // namespace

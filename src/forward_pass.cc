@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #include "check.h"
 #include "kernels.h"
+#include "parallel_gemm.h"
+#include "step_team.h"
 
 namespace lstmkit::internal {
 
@@ -15,11 +19,10 @@ size_t StateSize(const ModelConfig& config, int batch) {
   return static_cast<size_t>(config.num_layers) * batch * config.hidden_size;
 }
 
-void FillRows(int rows, const std::vector<float>& row, float* out) {
-  for (int r = 0; r < rows; ++r) {
-    std::copy(row.begin(), row.end(),
-              out + static_cast<size_t>(r) * row.size());
-  }
+// Slices of the hidden units for a team: one per participant, never more
+// than there are panels.
+int UnitSlices(const Model::Impl& model) {
+  return std::min(model.threads->concurrency(), model.packed.gates.panels());
 }
 
 void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
@@ -27,7 +30,6 @@ void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
                   bool training, LayerTrace* trace) {
   const PackedWeights& packed = model.packed;
   const PackedLayer& weights = packed.layers[layer];
-  const kernels::KernelTable& kt = *packed.kernels;
   const int hidden = model.config.hidden_size;
   const int gate_width = packed.gates.width();
   const int in = model.layout->layer_input_size(layer);
@@ -40,9 +42,9 @@ void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
   trace->tanh_c.resize(training ? seq_len * state : 0);
 
   // Input projection for all steps at once, on top of both biases.
-  FillRows(rows, weights.bias, trace->gates.data());
-  kt.gemm_packed(rows, gate_width, in, {x, in, 1}, weights.w_ih, 1.0f,
-                 trace->gates.data(), gate_width, packed.blocking);
+  ParallelGemmPacked(model.gemm(), rows, gate_width, in, {x, in, 1},
+                     weights.w_ih, 1.0f, trace->gates.data(), gate_width,
+                     weights.bias.data());
 
   if (h0 != nullptr) {
     std::memcpy(trace->h.data(), h0, state * sizeof(float));
@@ -52,14 +54,20 @@ void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
     std::fill_n(trace->c.begin(), state, 0.0f);
   }
 
-  kernels::LstmStepArgs step;
-  step.batch = batch;
-  step.hidden = hidden;
-  step.w_hh = &weights.w_hh;
-  step.gate_stride = gate_width;
-  step.store_gates = training;
-  step.mr = std::min(packed.blocking.mr, batch);
-  for (int t = 0; t < seq_len; ++t) {
+  kernels::LstmStepArgs base;
+  base.batch = batch;
+  base.hidden = hidden;
+  base.w_hh = &weights.w_hh;
+  base.gate_stride = gate_width;
+  base.store_gates = training;
+  base.mr = std::min(packed.blocking.mr, batch);
+  const int slices = UnitSlices(model);
+  const int panels = packed.gates.panels();
+  // Each thread keeps its slice of W_hh in its own cache for every step.
+  StepTeam::Run(*model.threads, seq_len, slices, [&](int t, int slice) {
+    kernels::LstmStepArgs step = base;
+    std::tie(step.first_panel, step.panel_count) =
+        SlicePanels(panels, slices, slice);
     step.h_prev = trace->h.data() + t * state;
     step.gates =
         trace->gates.data() + static_cast<size_t>(t) * batch * gate_width;
@@ -67,8 +75,8 @@ void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
     step.c = trace->c.data() + (t + 1) * state;
     step.h = trace->h.data() + (t + 1) * state;
     step.tanh_c = training ? trace->tanh_c.data() + t * state : nullptr;
-    kt.lstm_step(step);
-  }
+    packed.kernels->lstm_step(step);
+  });
 }
 
 void RunHead(const Model::Impl& model, ForwardTrace* trace) {

@@ -73,6 +73,7 @@ Model::Model(const ModelConfig& config, const InitOptions& init)
   impl_->layout = std::make_shared<const ParameterLayout>(config);
   impl_->params.resize(impl_->layout->total_size());
   InitializeParameters(config, init, *impl_->layout, &impl_->params);
+  set_threads(0);
   parameters_changed();
 }
 Model::~Model() = default;
@@ -88,12 +89,12 @@ Model& Model::operator=(Model&&) noexcept = default;
 const ModelConfig& Model::config() const { return impl_->config; }
 
 void Model::set_threads(int threads) {
-  Require(threads >= 0, "threads must be >= 0 (0 = all cores), got ",
-          threads);
-  impl_->threads = threads;
+  Require(threads >= 0, "threads must be >= 0 (0 = all cores), got ", threads);
+  impl_->requested_threads = threads;
+  impl_->threads = std::make_shared<const internal::Threads>(threads);
 }
 
-int Model::threads() const { return impl_->threads; }
+int Model::threads() const { return impl_->requested_threads; }
 
 int Model::output_width() const {
   return impl_->config.output_size > 0 ? impl_->config.output_size
@@ -111,7 +112,8 @@ void Model::Forward(const Input& input, Output* output) const {
   internal::ValidateInput(*impl_, input);
   internal::ScopedFlushDenormals flush;
   internal::ForwardTrace trace;
-  internal::RunForward(*impl_, input, /*training=*/false, &trace);
+  impl_->threads->Run(
+      [&] { internal::RunForward(*impl_, input, /*training=*/false, &trace); });
   output->y = std::move(trace.output);
   if (impl_->config.output_activation == OutputActivation::kSoftmax) {
     internal::SoftmaxRows(trace.output_rows, output_width(), output->y.data());
@@ -136,7 +138,8 @@ internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
                        : input.seq_len * input.batch;
   internal::ValidateTarget(loss, target, rows, width, config.output_activation);
   internal::ScopedFlushDenormals flush;
-  internal::RunForward(model, input, training, trace);
+  model.threads->Run(
+      [&] { internal::RunForward(model, input, training, trace); });
   d_output->resize(trace->output.size());
   return internal::ComputeLoss(loss, target, rows, width, trace->output.data(),
                                d_output->data());
@@ -169,7 +172,9 @@ float Model::ComputeGradients(const Input& input, const Target& target,
   gradients->impl_->layout = impl_->layout;
   gradients->impl_->params.resize(impl_->layout->total_size());
   internal::ScopedFlushDenormals flush;
-  internal::RunBackward(*impl_, input, trace, d_output.data(), gradients);
+  impl_->threads->Run([&] {
+    internal::RunBackward(*impl_, input, trace, d_output.data(), gradients);
+  });
   return static_cast<float>(value.mean);
 }
 

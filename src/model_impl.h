@@ -7,7 +7,9 @@
 
 #include "lstmkit/lstmkit.hpp"
 #include "packed_weights.h"
+#include "parallel_gemm.h"
 #include "parameter_layout.h"
+#include "threads.h"
 
 namespace lstmkit {
 
@@ -16,9 +18,15 @@ struct Model::Impl {
   std::shared_ptr<const internal::ParameterLayout> layout;
   std::vector<float> params;       // flat, in layout order
   internal::PackedWeights packed;  // derived from params
-  int threads = 0;                 // 0 = all cores
+  // Shared by copies of the model; an arena may be entered from many
+  // threads at once.
+  std::shared_ptr<const internal::Threads> threads;
+  int requested_threads = 0;
 
   const float* param(size_t offset) const { return params.data() + offset; }
+  internal::GemmContext gemm() const {
+    return {threads.get(), packed.kernels, packed.blocking};
+  }
 };
 
 struct Gradients::Impl {

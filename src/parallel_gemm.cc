@@ -1,0 +1,102 @@
+#include "parallel_gemm.h"
+
+#include <algorithm>
+
+namespace lstmkit::internal {
+
+namespace {
+
+// Output blocks: rows a multiple of the tile height, columns a whole
+// number of panels. Big enough to amortise packing, small enough to give
+// 16 cores work on the shapes of an LSTM layer.
+struct BlockGrid {
+  int rows_per_block;
+  int cols_per_block;
+  int row_blocks;
+  int col_blocks;
+
+  BlockGrid(int m, int n, int mr, int panel_width) {
+    rows_per_block = std::max(mr, 96 / mr * mr);
+    cols_per_block = 4 * panel_width;
+    row_blocks = (m + rows_per_block - 1) / rows_per_block;
+    col_blocks = (n + cols_per_block - 1) / cols_per_block;
+  }
+  int blocks() const { return row_blocks * col_blocks; }
+};
+
+kernels::MatrixA OffsetRows(kernels::MatrixA a, int row) {
+  a.data += static_cast<ptrdiff_t>(row) * a.row_stride;
+  return a;
+}
+
+// Sets each of `rows` rows of C[.., col..col+cols) to row_init[col..].
+void InitRows(int rows, int cols, const float* row_init, float* c, int ldc) {
+  for (int r = 0; r < rows; ++r) {
+    std::copy_n(row_init, cols, c + static_cast<ptrdiff_t>(r) * ldc);
+  }
+}
+
+}  // namespace
+
+void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
+                        kernels::MatrixA a, const kernels::PackedB& b,
+                        float beta, float* c, int ldc, const float* row_init) {
+  if (row_init != nullptr) beta = 1.0f;
+  if (ctx.threads->concurrency() == 1) {
+    if (row_init != nullptr) InitRows(m, n, row_init, c, ldc);
+    return ctx.kernels->gemm_packed(m, n, k, a, b, beta, c, ldc, ctx.blocking);
+  }
+  const BlockGrid grid(m, n, ctx.blocking.mr, b.panel_width);
+  const int panels_per_block = grid.cols_per_block / b.panel_width;
+  ctx.threads->For(grid.blocks(), [&](int block) {
+    const int row = block / grid.col_blocks * grid.rows_per_block;
+    const int col_block = block % grid.col_blocks;
+    const kernels::PackedPanels panels =
+        b.Panels(col_block * panels_per_block, panels_per_block);
+    const int col = col_block * grid.cols_per_block;
+    const int rows = std::min(grid.rows_per_block, m - row);
+    float* block_c = c + static_cast<ptrdiff_t>(row) * ldc + col;
+    if (row_init != nullptr) {
+      InitRows(rows, panels.n, row_init + col, block_c, ldc);
+    }
+    ctx.kernels->gemm_packed(rows, panels.n, k, OffsetRows(a, row), panels,
+                             beta, block_c, ldc, ctx.blocking);
+  });
+}
+
+void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
+                  kernels::MatrixA a, kernels::MatrixB b, float beta, float* c,
+                  int ldc) {
+  if (ctx.threads->concurrency() == 1) {
+    return ctx.kernels->gemm(m, n, k, a, b, beta, c, ldc, ctx.blocking);
+  }
+  const int panel_width = kernels::kPanelVectors * ctx.kernels->lanes;
+  const BlockGrid grid(m, n, ctx.blocking.mr, panel_width);
+  ctx.threads->For(grid.blocks(), [&](int block) {
+    const int row = block / grid.col_blocks * grid.rows_per_block;
+    const int col = block % grid.col_blocks * grid.cols_per_block;
+    kernels::MatrixB cols = b;
+    cols.data += static_cast<ptrdiff_t>(col) * b.n_stride;
+    ctx.kernels->gemm(
+        std::min(grid.rows_per_block, m - row),
+        std::min(grid.cols_per_block, n - col), k, OffsetRows(a, row), cols,
+        beta, c + static_cast<ptrdiff_t>(row) * ldc + col, ldc, ctx.blocking);
+  });
+}
+
+void ParallelColumnSums(const GemmContext& ctx, int rows, int cols,
+                        const float* a, int lda, float* sums) {
+  constexpr int kColumnsPerTask = 256;
+  const int tasks = (cols + kColumnsPerTask - 1) / kColumnsPerTask;
+  ctx.threads->For(tasks, [&](int task) {
+    const int begin = task * kColumnsPerTask;
+    const int end = std::min(cols, begin + kColumnsPerTask);
+    std::fill(sums + begin, sums + end, 0.0f);
+    for (int r = 0; r < rows; ++r) {
+      const float* row = a + static_cast<ptrdiff_t>(r) * lda;
+      for (int j = begin; j < end; ++j) sums[j] += row[j];
+    }
+  });
+}
+
+}  // namespace lstmkit::internal

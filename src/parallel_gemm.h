@@ -1,0 +1,37 @@
+// GEMMs split over blocks of the output, each block computed whole by one
+// thread: K is never split, so the result is bitwise the same for any
+// thread count and any block shape.
+#ifndef LSTMKIT_SRC_PARALLEL_GEMM_H_
+#define LSTMKIT_SRC_PARALLEL_GEMM_H_
+
+#include "kernels.h"
+#include "threads.h"
+
+namespace lstmkit::internal {
+
+struct GemmContext {
+  const Threads* threads;
+  const kernels::KernelTable* kernels;
+  kernels::Blocking blocking;
+};
+
+// C = beta * C + A * B, B packed. With row_init, every row of C is first
+// set to row_init[0..n) and the product added to it (beta is ignored).
+// Call from inside Threads::Run.
+void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
+                        kernels::MatrixA a, const kernels::PackedB& b,
+                        float beta, float* c, int ldc,
+                        const float* row_init = nullptr);
+
+// sums[j] = sum over rows r, in row order, of a[r][j].
+void ParallelColumnSums(const GemmContext& ctx, int rows, int cols,
+                        const float* a, int lda, float* sums);
+
+// C = beta * C + A * B, B packed block by block inside each task.
+void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
+                  kernels::MatrixA a, kernels::MatrixB b, float beta, float* c,
+                  int ldc);
+
+}  // namespace lstmkit::internal
+
+#endif  // LSTMKIT_SRC_PARALLEL_GEMM_H_

@@ -1,0 +1,192 @@
+// Parallel execution: bitwise the same results for every thread count, one
+// model serving many threads, and nested use from an application's own
+// threads and TBB loops.
+#include <gtest/gtest.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lstmkit/lstmkit.hpp"
+#include "test_util.h"
+
+namespace lstmkit {
+namespace {
+
+using testing::RandomVector;
+
+// Ragged sizes: 37 units fill no vector, 9 x 13 = 117 rows span two GEMM
+// row blocks, the gate width spans two column blocks.
+ModelConfig Config() {
+  ModelConfig config;
+  config.input_size = 5;
+  config.hidden_size = 37;
+  config.num_layers = 2;
+  config.output_size = 3;
+  return config;
+}
+
+bool BitwiseEqual(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+std::vector<float> Parameters(const Model& model) {
+  const Span<const float> p = model.parameters();
+  return {p.begin(), p.end()};
+}
+
+constexpr int kThreadCounts[] = {1, 2, 3, 4, 7};
+
+struct TrainingResult {
+  std::vector<double> losses;
+  std::vector<float> parameters;
+};
+
+TrainingResult Train(int threads) {
+  Model model(Config(), InitOptions{11});
+  model.set_threads(threads);
+  Dataset data;
+  data.num_samples = 40;
+  data.seq_len = 9;
+  data.inputs = RandomVector(40 * 9 * 5, 1);
+  data.targets = RandomVector(40 * 9 * 3, 2);
+  TrainerConfig tc;
+  tc.epochs = 3;
+  tc.batch_size = 13;
+  tc.optimizer.learning_rate = 0.01f;
+  tc.clip_norm = 1.0f;
+  Trainer trainer(&model, tc);
+  TrainingResult result;
+  for (const EpochReport& r : trainer.Fit(data)) {
+    result.losses.push_back(r.train_loss);
+  }
+  result.parameters = Parameters(model);
+  return result;
+}
+
+TEST(Determinism, TrainingIsBitwiseTheSameForEveryThreadCount) {
+  const TrainingResult one = Train(1);
+  for (int threads : kThreadCounts) {
+    const TrainingResult other = Train(threads);
+    EXPECT_EQ(other.losses, one.losses) << threads << " threads";
+    EXPECT_TRUE(BitwiseEqual(other.parameters, one.parameters))
+        << threads << " threads";
+  }
+}
+
+TEST(Determinism, GradientsAreBitwiseTheSameForEveryThreadCount) {
+  Model model(Config(), InitOptions{12});
+  const int seq_len = 9, batch = 13;
+  const std::vector<float> x = RandomVector(seq_len * batch * 5, 3);
+  const std::vector<float> y = RandomVector(seq_len * batch * 3, 4);
+  Target target;
+  target.values = y;
+  Gradients reference;
+  model.set_threads(1);
+  model.ComputeGradients({seq_len, batch, x, {}, {}, {}}, target, {},
+                         &reference);
+  const Span<const float> ref = reference.parameters();
+  for (int threads : kThreadCounts) {
+    model.set_threads(threads);
+    Gradients grads;
+    model.ComputeGradients({seq_len, batch, x, {}, {}, {}}, target, {}, &grads);
+    const Span<const float> g = grads.parameters();
+    ASSERT_EQ(g.size(), ref.size());
+    EXPECT_EQ(0, std::memcmp(g.data(), ref.data(), g.size() * sizeof(float)))
+        << threads << " threads";
+    EXPECT_TRUE(BitwiseEqual(grads.x, reference.x)) << threads;
+    EXPECT_TRUE(BitwiseEqual(grads.h0, reference.h0)) << threads;
+    EXPECT_TRUE(BitwiseEqual(grads.c0, reference.c0)) << threads;
+  }
+}
+
+TEST(Determinism, InferenceIsBitwiseTheSameForEveryThreadCount) {
+  Model model(Config(), InitOptions{13});
+  for (int batch : {1, 13}) {
+    const std::vector<float> x = RandomVector(9 * batch * 5, 5);
+    model.set_threads(1);
+    const Output one = model.Forward({9, batch, x, {}, {}, {}});
+    for (int threads : kThreadCounts) {
+      model.set_threads(threads);
+      const Output other = model.Forward({9, batch, x, {}, {}, {}});
+      EXPECT_TRUE(BitwiseEqual(other.y, one.y)) << threads << " B=" << batch;
+      EXPECT_TRUE(BitwiseEqual(other.h_n, one.h_n)) << threads;
+      EXPECT_TRUE(BitwiseEqual(other.c_n, one.c_n)) << threads;
+    }
+  }
+}
+
+TEST(Threads, RejectsNegativeCounts) {
+  Model model(Config(), InitOptions{1});
+  EXPECT_THROW(model.set_threads(-1), Error);
+  model.set_threads(3);
+  EXPECT_EQ(model.threads(), 3);
+}
+
+// One model, eight application threads, each with its own input.
+TEST(Concurrency, EightThreadsOnOneModelMatchSerialRuns) {
+  Model model(Config(), InitOptions{14});
+  model.set_threads(2);
+  constexpr int kCallers = 8;
+  std::vector<std::vector<float>> inputs, serial;
+  for (int i = 0; i < kCallers; ++i) {
+    inputs.push_back(RandomVector(9 * 4 * 5, 20 + i));
+    serial.push_back(model.Forward({9, 4, inputs[i], {}, {}, {}}).y);
+  }
+  std::vector<std::vector<float>> parallel(kCallers);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      for (int repeat = 0; repeat < 3; ++repeat) {
+        parallel[i] = model.Forward({9, 4, inputs[i], {}, {}, {}}).y;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (int i = 0; i < kCallers; ++i) {
+    EXPECT_TRUE(BitwiseEqual(parallel[i], serial[i])) << "caller " << i;
+  }
+}
+
+int ProcessThreads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+// An application that runs its own TBB loop and calls the model from every
+// iteration: calls nest, results stay exact, and the library starts no
+// threads of its own beyond TBB's shared pool.
+TEST(Concurrency, NestedCallsFromAnApplicationsTbbLoop) {
+  Model model(Config(), InitOptions{15});
+  model.set_threads(2);
+  const std::vector<float> x = RandomVector(9 * 3 * 5, 30);
+  const std::vector<float> expected = model.Forward({9, 3, x, {}, {}, {}}).y;
+  const int before = ProcessThreads();
+  std::vector<int> wrong(64, 0);
+  oneapi::tbb::task_arena app_arena(4);
+  app_arena.execute([&] {
+    oneapi::tbb::parallel_for(0, 64, [&](int i) {
+      wrong[i] =
+          !BitwiseEqual(model.Forward({9, 3, x, {}, {}, {}}).y, expected);
+    });
+  });
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(wrong[i], 0) << "iteration " << i;
+  const int after = ProcessThreads();
+  // TBB's pool holds at most one worker per core beyond the callers; the
+  // library adds none.
+  EXPECT_LE(after - before,
+            static_cast<int>(std::thread::hardware_concurrency()) + 4)
+      << "threads before: " << before << ", after: " << after;
+}
+
+}  // namespace
+}  // namespace lstmkit
