@@ -10,8 +10,6 @@
 #ifndef LSTMKIT_SRC_STEP_TEAM_H_
 #define LSTMKIT_SRC_STEP_TEAM_H_
 
-#include <oneapi/tbb/task_group.h>
-
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -20,6 +18,7 @@
 
 #include "denormals.h"
 #include "threads.h"
+#include "tsan_annotations.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -53,12 +52,9 @@ class StepTeam {
       return;
     }
     StepTeam team(steps, slices, participants);
-    oneapi::tbb::task_group group;
-    for (int p = 1; p < participants; ++p) {
-      group.run([&team, &work, p] { team.Participate(p, work); });
-    }
-    team.Participate(0, work);
-    group.wait();
+    // Participants are loop iterations: the caller runs some itself, and
+    // any it finds unstarted, so nothing waits on a thread that never came.
+    threads.For(participants, [&](int p) { team.Participate(p, work); });
   }
 
  private:

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "denormals.h"
+#include "tsan_annotations.h"
 
 namespace lstmkit::internal {
 
@@ -27,7 +28,10 @@ class Threads {
   template <typename Fn>
   void Run(const Fn& fn) const {
     if (arena_ == nullptr) return fn();
-    arena_->execute(fn);
+    const ArenaTask<Fn> task{&fn};
+    LSTMKIT_TSAN_RELEASE(const_cast<ArenaTask<Fn>*>(&task));
+    arena_->execute(task);
+    LSTMKIT_TSAN_ACQUIRE(const_cast<ArenaTask<Fn>*>(&task));
   }
 
   // body(i) for every i in [0, n), each once, in any order and on any of
@@ -39,16 +43,33 @@ class Threads {
       for (int i = 0; i < n; ++i) body(i);
       return;
     }
-    oneapi::tbb::parallel_for(
-        oneapi::tbb::blocked_range<int>(0, n, 1),
-        [&](const oneapi::tbb::blocked_range<int>& range) {
-          ScopedFlushDenormals flush;
-          for (int i = range.begin(); i != range.end(); ++i) body(i);
-        },
-        oneapi::tbb::simple_partitioner());
+    int order = 0;
+    const auto chunk = [&](const oneapi::tbb::blocked_range<int>& range) {
+      LSTMKIT_TSAN_ACQUIRE(&order);
+      ScopedFlushDenormals flush;
+      for (int i = range.begin(); i != range.end(); ++i) body(i);
+      LSTMKIT_TSAN_RELEASE(&order);
+    };
+    LSTMKIT_TSAN_RELEASE(&order);
+    oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<int>(0, n, 1), chunk,
+                              oneapi::tbb::simple_partitioner());
+    LSTMKIT_TSAN_ACQUIRE(&order);
   }
 
  private:
+  // What an arena thread runs for Run: any thread in the arena may run it,
+  // even another caller's. The sanitizer's ordering is keyed on the task's
+  // own address, which the running thread knows without reading anything.
+  template <typename Fn>
+  struct ArenaTask {
+    const Fn* fn;
+    void operator()() const {
+      LSTMKIT_TSAN_ACQUIRE(const_cast<ArenaTask*>(this));
+      (*fn)();
+      LSTMKIT_TSAN_RELEASE(const_cast<ArenaTask*>(this));
+    }
+  };
+
   int concurrency_ = 1;
   std::unique_ptr<oneapi::tbb::task_arena> arena_;
 };
