@@ -117,7 +117,7 @@ void BackwardLayer(const Model::Impl& model, int layer, const float* x,
   // dh's columns). Each needs all of the phase before.
   const int gate_panels = packed.gates.panels();
   const int dh_panels = weights.w_hh_rows.panels();
-  const int slices = std::min(model.threads->concurrency(), gate_panels);
+  const int slices = StepTeam::SlicesFor(*model.threads, gate_panels);
   StepTeam::Run(*model.threads, 2 * seq_len, slices, [&](int phase, int s) {
     const int t = seq_len - 1 - phase / 2;
     float* d_gates_t = d_gates.data() + t * step_gates;

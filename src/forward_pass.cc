@@ -19,12 +19,6 @@ size_t StateSize(const ModelConfig& config, int batch) {
   return static_cast<size_t>(config.num_layers) * batch * config.hidden_size;
 }
 
-// Slices of the hidden units for a team: one per participant, never more
-// than there are panels.
-int UnitSlices(const Model::Impl& model) {
-  return std::min(model.threads->concurrency(), model.packed.gates.panels());
-}
-
 void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
                   const float* x, const float* h0, const float* c0,
                   bool training, LayerTrace* trace) {
@@ -61,7 +55,7 @@ void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
   base.gate_stride = gate_width;
   base.store_gates = training;
   base.mr = std::min(packed.blocking.mr, batch);
-  const int slices = UnitSlices(model);
+  const int slices = StepTeam::SlicesFor(*model.threads, packed.gates.panels());
   const int panels = packed.gates.panels();
   // Each thread keeps its slice of W_hh in its own cache for every step.
   StepTeam::Run(*model.threads, seq_len, slices, [&](int t, int slice) {

@@ -10,6 +10,7 @@
 #ifndef LSTMKIT_SRC_STEP_TEAM_H_
 #define LSTMKIT_SRC_STEP_TEAM_H_
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -38,6 +39,13 @@ inline std::pair<int, int> SlicePanels(int total, int slices, int s) {
 
 class StepTeam {
  public:
+  static constexpr int kMaxSlices = 128;
+
+  // Slices for `items` units of work: one per thread, at most one per item.
+  static int SlicesFor(const Threads& threads, int items) {
+    return std::max(1, std::min({threads.requested(), items, kMaxSlices}));
+  }
+
   // work(step, slice) for every step in [0, steps) and slice in
   // [0, slices); every slice of a step ends before any slice of the next
   // one starts. Call from inside Threads::Run.
@@ -45,7 +53,7 @@ class StepTeam {
   static void Run(const Threads& threads, int steps, int slices,
                   const Work& work) {
     const int participants = std::min(threads.concurrency(), slices);
-    if (participants <= 1) {
+    if (participants <= 1 || slices > kMaxSlices) {
       for (int t = 0; t < steps; ++t) {
         for (int s = 0; s < slices; ++s) work(t, s);
       }
@@ -64,10 +72,7 @@ class StepTeam {
   };
 
   StepTeam(int steps, int slices, int participants)
-      : steps_(steps),
-        slices_(slices),
-        participants_(participants),
-        claimed_(new Counter[slices]) {}
+      : steps_(steps), slices_(slices), participants_(participants) {}
 
   // Slice s may be taken for step t once, by whoever moves its counter
   // from t to t + 1.
@@ -111,7 +116,7 @@ class StepTeam {
   const long steps_;
   const int slices_;
   const int participants_;
-  std::unique_ptr<Counter[]> claimed_;
+  Counter claimed_[kMaxSlices];  // on the stack: a team never allocates
   Counter done_;
 };
 

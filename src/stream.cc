@@ -5,6 +5,7 @@
 #include "denormals.h"
 #include "forward_pass.h"
 #include "model_impl.h"
+#include "step_team.h"
 
 namespace lstmkit {
 
@@ -25,9 +26,9 @@ void RequireStateBuffers(const Impl& s, const float* h, size_t h_size,
 
 }  // namespace
 
-// Buffers sized once for the model: per layer the gate row and two h rows
-// (the recurrent GEMV reads all of h_prev while the tail writes h), c in
-// place, and the head's output row.
+// Buffers sized once for the model: the gate row, two h rows per layer
+// (the recurrent GEMV reads all of h_prev while the tail writes h), and c,
+// updated in place.
 struct Stream::Impl {
   const Model::Impl* model = nullptr;
   int layers = 0;
@@ -36,7 +37,7 @@ struct Stream::Impl {
   std::vector<float> gates;  // [gate_width]
   std::vector<float> h;      // [2][L][H]: current and next
   std::vector<float> c;      // [L][H]
-  std::vector<float> y;      // [O]
+  int outputs = 0;           // O
   int current = 0;           // which half of h holds the state
 
   float* h_state(int half, int layer) {
@@ -53,7 +54,7 @@ Stream::Stream(const Model& model) : impl_(std::make_unique<Impl>()) {
   impl_->gates.resize(impl_->gate_width);
   impl_->h.resize(2 * state_size());
   impl_->c.resize(state_size());
-  impl_->y.resize(model.output_width());
+  impl_->outputs = model.output_width();
   Reset();
 }
 Stream::~Stream() = default;
@@ -86,23 +87,37 @@ void Stream::SetState(Span<const float> h, Span<const float> c) {
 
 namespace {
 
-// One step through every layer and the head, from x to impl.y.
-void StepOnce(Stream::Impl& s, const float* x) {
+// Below this many bytes of weights per step, starting threads costs more
+// than the step itself.
+constexpr size_t kParallelStepBytes = 256 * 1024;
+
+// One phase of one step, over panels [first, first + count) of its output:
+// layer `phase` (< L) computes those hidden units of its h; phase L writes
+// those columns of the step's output row y_t. `current` is the half of the
+// h buffer that holds the state before the step.
+void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
+              int phase, int first, int count) {
   const Model::Impl& m = *s.model;
   const internal::PackedWeights& packed = m.packed;
   const kernels::KernelTable& kt = *packed.kernels;
-  const int next = 1 - s.current;
-  const float* in = x;
-  for (int layer = 0; layer < s.layers; ++layer) {
+  const int next = 1 - current;
+  const int pw = kernels::kPanelVectors * kt.lanes;
+  if (phase < s.layers) {
+    const int layer = phase;
     const internal::PackedLayer& w = packed.layers[layer];
-    const int in_size = m.layout->layer_input_size(layer);
-    std::copy(w.bias.begin(), w.bias.end(), s.gates.begin());
-    kt.gemv_packed(s.gate_width, in_size, in, w.w_ih, 1.0f, s.gates.data());
+    const float* in = layer == 0 ? x_t : s.h_state(next, layer - 1);
+    const kernels::PackedPanels w_ih = w.w_ih.Panels(first, count);
+    float* gates = s.gates.data() + static_cast<size_t>(first) * pw;
+    std::copy_n(w.bias.data() + static_cast<size_t>(first) * pw, w_ih.n, gates);
+    kt.gemv_packed(w_ih.n, m.layout->layer_input_size(layer), in, w_ih, 1.0f,
+                   gates);
     kernels::LstmStepArgs step;
     step.batch = 1;
     step.hidden = s.hidden;
-    step.h_prev = s.h_state(s.current, layer);
+    step.h_prev = s.h_state(current, layer);
     step.w_hh = &w.w_hh;
+    step.first_panel = first;
+    step.panel_count = count;
     step.gates = s.gates.data();
     step.gate_stride = s.gate_width;
     step.store_gates = false;
@@ -112,21 +127,34 @@ void StepOnce(Stream::Impl& s, const float* x) {
     step.h = s.h_state(next, layer);
     step.mr = 1;
     kt.lstm_step(step);
-    in = step.h;
-  }
-  s.current = next;
-  const ModelConfig& config = m.config;
-  if (config.output_size == 0) {
-    std::copy_n(in, s.hidden, s.y.data());
     return;
   }
-  const float* bias = m.param(m.layout->head_bias());
-  std::copy_n(bias, config.output_size, s.y.data());
-  kt.gemv_packed(config.output_size, s.hidden, in, packed.head, 1.0f,
-                 s.y.data());
-  if (config.output_activation == OutputActivation::kSoftmax) {
-    internal::SoftmaxRows(1, config.output_size, s.y.data());
+  const float* top = s.h_state(next, s.layers - 1);
+  const ModelConfig& config = m.config;
+  const int begin = first * pw;
+  if (config.output_size == 0) {
+    const int end = std::min(s.hidden, (first + count) * pw);
+    if (end > begin) std::copy(top + begin, top + end, y_t + begin);
+    return;
   }
+  const kernels::PackedPanels head = packed.head.Panels(first, count);
+  if (head.n <= 0) return;
+  std::copy_n(m.param(m.layout->head_bias()) + begin, head.n, y_t + begin);
+  kt.gemv_packed(head.n, s.hidden, top, head, 1.0f, y_t + begin);
+}
+
+// Panels of each phase's output: gate panels for the layers (the same
+// panels as the hidden units), then the output row's.
+int OutputPanels(const Stream::Impl& s) {
+  const Model::Impl& m = *s.model;
+  const int pw = kernels::kPanelVectors * m.packed.kernels->lanes;
+  const int width =
+      m.config.output_size > 0 ? m.config.output_size : m.config.hidden_size;
+  return (width + pw - 1) / pw;
+}
+
+size_t WeightBytesPerStep(const Model::Impl& m) {
+  return m.params.size() * sizeof(float);
 }
 
 }  // namespace
@@ -137,7 +165,7 @@ void Stream::Chunk(int steps, Span<const float> x, Span<float> y) {
   internal::RequirePositive("steps", steps);
   const Model::Impl& m = *impl_->model;
   const int in = m.config.input_size;
-  const int out = static_cast<int>(impl_->y.size());
+  const int out = impl_->outputs;
   internal::RequireBufferLazy(
       "x", x.data(), x.size(), static_cast<size_t>(steps) * in, [&] {
         return "[steps][I] = " + internal::ShapeString({steps, in});
@@ -147,10 +175,40 @@ void Stream::Chunk(int steps, Span<const float> x, Span<float> y) {
         return "[steps][O] = " + internal::ShapeString({steps, out});
       });
   internal::ScopedFlushDenormals flush;
-  for (int t = 0; t < steps; ++t) {
-    StepOnce(*impl_, x.data() + static_cast<size_t>(t) * in);
-    std::copy(impl_->y.begin(), impl_->y.end(),
-              y.data() + static_cast<size_t>(t) * out);
+  Impl& s = *impl_;
+  const int phases = s.layers + 1;
+  const int start = s.current;
+  auto phase_work = [&](int index, int first, int count) {
+    const int t = index / phases;
+    RunPhase(s, x.data() + static_cast<size_t>(t) * in,
+             y.data() + static_cast<size_t>(t) * out, (start + t) % 2,
+             index % phases, first, count);
+  };
+  const int gate_panels = m.packed.gates.panels();
+  const internal::Threads& threads = *m.threads;
+  if (threads.requested() == 1 || WeightBytesPerStep(m) < kParallelStepBytes) {
+    for (int i = 0; i < steps * phases; ++i) {
+      phase_work(i, 0, i % phases < s.layers ? gate_panels : OutputPanels(s));
+    }
+  } else {
+    // Hidden units sliced across a team: each thread keeps its slice of the
+    // weights in its own cache from step to step.
+    const int slices = internal::StepTeam::SlicesFor(threads, gate_panels);
+    const int output_panels = OutputPanels(s);
+    threads.Run([&] {
+      internal::StepTeam::Run(
+          threads, steps * phases, slices, [&](int index, int slice) {
+            const int total =
+                index % phases < s.layers ? gate_panels : output_panels;
+            const auto [first, count] =
+                internal::SlicePanels(total, slices, slice);
+            if (count > 0) phase_work(index, first, count);
+          });
+    });
+  }
+  s.current = (start + steps) % 2;
+  if (m.config.output_activation == OutputActivation::kSoftmax) {
+    internal::SoftmaxRows(steps, out, y.data());
   }
 }
 

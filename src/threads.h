@@ -21,7 +21,12 @@ class Threads {
   // 0 = every core of the machine, 1 = the calling thread only.
   explicit Threads(int requested);
 
+  // Threads that can run at once: the request, capped at the machine's.
   int concurrency() const { return concurrency_; }
+  // The request (0 resolved to the machine's cores). Work is cut into this
+  // many slices even where fewer threads can run, so the partition, and
+  // nothing about the results, follows the caller's setting.
+  int requested() const { return requested_; }
 
   // Runs fn() inside the arena (or inline with one thread), so that the
   // parallel loops it starts use this arena's threads and no others.
@@ -71,6 +76,7 @@ class Threads {
   };
 
   int concurrency_ = 1;
+  int requested_ = 1;
   std::unique_ptr<oneapi::tbb::task_arena> arena_;
 };
 

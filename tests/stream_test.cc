@@ -39,6 +39,39 @@ void operator delete(void* p, size_t, std::align_val_t) noexcept {
 }
 #pragma GCC diagnostic pop
 
+// Outside sanitizer builds (whose runtimes own malloc), malloc itself is
+// counted too, which also sees oneTBB's allocations.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define LSTMKIT_COUNT_MALLOC 1
+extern "C" {
+void* __libc_malloc(size_t size);
+void* __libc_calloc(size_t count, size_t size);
+void* __libc_realloc(void* p, size_t size);
+void* __libc_memalign(size_t align, size_t size);
+void* malloc(size_t size) {
+  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  return __libc_malloc(size);
+}
+void* calloc(size_t count, size_t size) {
+  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  return __libc_calloc(count, size);
+}
+void* realloc(void* p, size_t size) {
+  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  return __libc_realloc(p, size);
+}
+void* memalign(size_t align, size_t size) {
+  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  return __libc_memalign(align, size);
+}
+void* aligned_alloc(size_t align, size_t size) { return memalign(align, size); }
+int posix_memalign(void** out, size_t align, size_t size) {
+  *out = memalign(align, size);
+  return *out == nullptr ? 12 : 0;
+}
+}
+#endif
+
 namespace lstmkit {
 namespace {
 
@@ -116,20 +149,81 @@ TEST(Stream, ChunkEqualsStepsAndStateRoundTrips) {
   EXPECT_EQ(first[1], ya[1]);
 }
 
-TEST(Stream, StepAndChunkNeverAllocate) {
-  const Model model(Config(3, OutputActivation::kSoftmax), InitOptions{5});
+// A model big enough that streams step on several threads.
+ModelConfig LargeConfig() {
+  ModelConfig config;
+  config.input_size = 200;
+  config.hidden_size = 150;
+  config.num_layers = 2;
+  config.output_size = 37;
+  return config;
+}
+
+void ExpectNoAllocationWhileStepping(const Model& model, int warm_up) {
   Stream stream(model);
-  const std::vector<float> x = RandomVector(4 * 5, 10);
-  std::vector<float> y(4 * 3), h(stream.state_size()), c(stream.state_size());
+  const int in = model.config().input_size, out = model.output_width();
+  const std::vector<float> x = RandomVector(4 * in, 10);
+  std::vector<float> y(4 * out), h(stream.state_size()), c(stream.state_size());
+  // oneTBB builds its task pools on a thread's first parallel call.
+  for (int i = 0; i < warm_up; ++i) stream.Chunk(4, x, y);
   g_allocations = 0;
   g_counting = true;
-  stream.Step({x.data(), 5}, {y.data(), 3});
+  stream.Step({x.data(), static_cast<size_t>(in)},
+              {y.data(), static_cast<size_t>(out)});
   stream.Chunk(4, x, y);
   stream.GetState(h, c);
   stream.SetState(h, c);
   stream.Reset();
   g_counting = false;
   EXPECT_EQ(g_allocations.load(), 0);
+}
+
+// The counters themselves must see an allocation, or the tests below prove
+// nothing.
+TEST(Stream, AllocationCountersWork) {
+  g_allocations = 0;
+  g_counting = true;
+  std::vector<int>* v = new std::vector<int>(100);
+  void* raw = std::malloc(64);
+  g_counting = false;
+  std::free(raw);
+  delete v;
+#ifdef LSTMKIT_COUNT_MALLOC
+  EXPECT_GE(g_allocations.load(), 3);
+#else
+  EXPECT_GE(g_allocations.load(), 2);
+#endif
+}
+
+TEST(Stream, StepAndChunkNeverAllocate) {
+  Model model(Config(3, OutputActivation::kSoftmax), InitOptions{5});
+  model.set_threads(1);
+  ExpectNoAllocationWhileStepping(model, /*warm_up=*/0);
+}
+
+TEST(Stream, ParallelStepsNeverAllocateOnceWarm) {
+  Model model(LargeConfig(), InitOptions{5});
+  model.set_threads(2);
+  ExpectNoAllocationWhileStepping(model, /*warm_up=*/3);
+}
+
+// Streams slice hidden units across threads; the bits must not change.
+TEST(Stream, ParallelStepsAreBitwiseTheSameForEveryThreadCount) {
+  Model model(LargeConfig(), InitOptions{7});
+  const int steps = 6, in = 200, out = 37;
+  const std::vector<float> x = RandomVector(steps * in, 11);
+  model.set_threads(1);
+  const Output expected = model.Forward({steps, 1, x, {}, {}, {}});
+  for (int threads : {1, 2, 3, 4, 7}) {
+    model.set_threads(threads);
+    Stream stream(model);
+    std::vector<float> y(steps * out);
+    stream.Chunk(2, {x.data(), 2 * 200}, {y.data(), 2 * 37});
+    for (int t = 2; t < steps; ++t) {
+      stream.Step({x.data() + t * in, 200}, {y.data() + t * out, 37});
+    }
+    EXPECT_EQ(y, expected.y) << threads << " threads";
+  }
 }
 
 TEST(Stream, RejectsWrongSizes) {
