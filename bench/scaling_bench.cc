@@ -1,0 +1,121 @@
+// Thread scaling of the model's paths, and the cost of one step barrier.
+// Run with --benchmark_repetitions=N: min, median and max are reported.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "lstmkit/lstmkit.hpp"
+#include "step_team.h"
+#include "threads.h"
+
+namespace {
+
+std::vector<float> Pattern(size_t n) {
+  std::vector<float> v(n);
+  uint32_t state = 12345;
+  for (float& x : v) {
+    state = state * 1664525u + 1013904223u;
+    x = static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+  }
+  return v;
+}
+
+lstmkit::Model MakeModel(int hidden, int threads) {
+  lstmkit::ModelConfig config;
+  config.input_size = hidden;
+  config.hidden_size = hidden;
+  lstmkit::Model model(config, {1});
+  model.set_threads(threads);
+  return model;
+}
+
+// args: batch, seq_len, hidden, threads.
+void BM_Train(benchmark::State& state) {
+  const int batch = state.range(0), seq_len = state.range(1);
+  lstmkit::Model model = MakeModel(state.range(2), state.range(3));
+  const std::vector<float> x =
+      Pattern(size_t(seq_len) * batch * state.range(2));
+  const std::vector<float> zeros(x.size(), 0.0f);
+  lstmkit::Target target;
+  target.values = zeros;
+  lstmkit::OptimizerConfig sgd;
+  sgd.kind = lstmkit::OptimizerConfig::Kind::kSgd;
+  sgd.learning_rate = 1e-6f;
+  lstmkit::Optimizer optimizer(sgd);
+  lstmkit::Gradients grads;
+  for (auto _ : state) {
+    model.ComputeGradients({seq_len, batch, x, {}, {}, {}}, target, {}, &grads);
+    optimizer.Step(&model, grads);
+  }
+}
+
+void BM_Infer(benchmark::State& state) {
+  const int batch = state.range(0), seq_len = state.range(1);
+  const lstmkit::Model model = MakeModel(state.range(2), state.range(3));
+  const std::vector<float> x =
+      Pattern(size_t(seq_len) * batch * state.range(2));
+  lstmkit::Output out;
+  for (auto _ : state) {
+    model.Forward({seq_len, batch, x, {}, {}, {}}, &out);
+    benchmark::DoNotOptimize(out.y.data());
+  }
+}
+
+// A stream fed the whole sequence step by step: batch 1, per-step latency.
+void BM_StreamSteps(benchmark::State& state) {
+  const int seq_len = state.range(1), hidden = state.range(2);
+  const lstmkit::Model model = MakeModel(hidden, state.range(3));
+  const std::vector<float> x = Pattern(size_t(seq_len) * hidden);
+  std::vector<float> y(hidden);
+  lstmkit::Stream stream(model);
+  for (auto _ : state) {
+    for (int t = 0; t < seq_len; ++t) {
+      stream.Step({x.data() + size_t(t) * hidden, size_t(hidden)}, y);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+}
+
+// A step team doing nothing but its barriers: the synchronisation cost per
+// step. args: threads.
+void BM_StepBarrier(benchmark::State& state) {
+  const lstmkit::internal::Threads threads(state.range(0));
+  constexpr int kSteps = 20000;
+  for (auto _ : state) {
+    threads.Run([&] {
+      lstmkit::internal::StepTeam::Run(threads, kSteps, threads.requested(),
+                                       [](int, int) {});
+    });
+  }
+  // Seconds per step, printed with an SI prefix (n = nanoseconds).
+  state.counters["s_per_step"] =
+      benchmark::Counter(kSteps, benchmark::Counter::kIsIterationInvariantRate |
+                                     benchmark::Counter::kInvert);
+}
+
+double Min(const std::vector<double>& v) {
+  return *std::min_element(v.begin(), v.end());
+}
+double Max(const std::vector<double>& v) {
+  return *std::max_element(v.begin(), v.end());
+}
+
+void Scaling(benchmark::internal::Benchmark* b) {
+  b->ComputeStatistics("min", Min)->ComputeStatistics("max", Max);
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_Train)->Apply(Scaling)->ArgsProduct({{64}, {100}, {256}, {1, 2}});
+BENCHMARK(BM_Infer)->Apply(Scaling)->ArgsProduct(
+    {{64, 1}, {100}, {256}, {1, 2}});
+BENCHMARK(BM_Infer)->Apply(Scaling)->ArgsProduct({{1}, {100}, {512}, {1, 2}});
+BENCHMARK(BM_StreamSteps)
+    ->Apply(Scaling)
+    ->ArgsProduct({{1}, {100}, {256, 512}, {1, 2}});
+BENCHMARK(BM_StepBarrier)->Apply(Scaling)->Arg(1)->Arg(2);
+
+}  // namespace
+
+BENCHMARK_MAIN();
