@@ -138,6 +138,41 @@ void Optimizer::Step(Model* model, const Gradients& gradients) {
   model->parameters_changed();
 }
 
+// ---- Checkpoint state -------------------------------------------------------
+
+const OptimizerConfig& Optimizer::config() const { return impl_->config; }
+
+OptimizerState Optimizer::state() const {
+  return {impl_->steps, impl_->first, impl_->second};
+}
+
+void Optimizer::set_state(OptimizerState state) {
+  const bool adam = impl_->config.kind == OptimizerConfig::Kind::kAdam;
+  Require(state.steps >= 0, "state.steps must be >= 0, got ", state.steps);
+  if (state.steps == 0) {
+    Require(state.first.empty() && state.second.empty(),
+            "state.first and state.second must be empty before the first "
+            "step (state.steps = 0), got ",
+            state.first.size(), " and ", state.second.size(), " values");
+  } else {
+    Require(!state.first.empty(), "state.first must hold one value per ",
+            "parameter after ", state.steps, " steps, got none");
+    Require(
+        adam ? state.second.size() == state.first.size() : state.second.empty(),
+        "state.second must hold ", adam ? state.first.size() : 0, " values (",
+        adam ? "Adam: one per parameter" : "SGD keeps none", "), got ",
+        state.second.size());
+  }
+  for (const std::vector<float>* buffer : {&state.first, &state.second}) {
+    Require(std::all_of(buffer->begin(), buffer->end(),
+                        [](float v) { return std::isfinite(v); }),
+            "the optimizer state holds a non-finite value");
+  }
+  impl_->steps = state.steps;
+  impl_->first = std::move(state.first);
+  impl_->second = std::move(state.second);
+}
+
 float ClipGradientNorm(Gradients* gradients, float max_norm) {
   Require(gradients != nullptr, "gradients must not be null");
   Require(max_norm > 0.0f && !std::isnan(max_norm),

@@ -40,6 +40,11 @@ enum class Dtype {
 const char* DtypeName(Dtype dtype);
 size_t DtypeSize(Dtype dtype);
 
+// A name or value from a file as a JSON string literal, ASCII only and cut
+// short, so that control characters or megabyte-long names in a hostile file
+// cannot garble an error message.
+std::string QuoteForMessage(const std::string& text);
+
 using Metadata = std::map<std::string, std::string>;
 
 // Bounds a hostile header before it is read: far above any lstmkit header

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "rng.h"
+#include "training_progress.h"
 
 namespace lstmkit {
 
@@ -123,19 +124,43 @@ bool AllFinite(Span<const float> values) {
                      [](float v) { return std::isfinite(v); });
 }
 
+// Starts an epoch of a run: its order is the previous epoch's, shuffled
+// again (Fisher-Yates with the run's generator), as one generator shuffling
+// epoch after epoch would.
+void BeginEpoch(int epoch, bool shuffle, internal::TrainingProgress* p) {
+  p->epoch = epoch;
+  p->next_batch = 0;
+  p->loss_sum = 0.0;
+  p->weight_sum = 0.0;
+  if (!shuffle) return;
+  internal::Rng rng(p->rng_state);
+  std::vector<size_t>& order = p->order;
+  for (size_t i = order.size() - 1; i > 0; --i) {
+    std::swap(order[i], order[rng.Below(i + 1)]);
+  }
+  p->rng_state = rng.state();
+}
+
 }  // namespace
 
 Trainer::Trainer(Model* model, const TrainerConfig& config)
     : model_(model),
       config_(config),
       optimizer_(config.optimizer),
-      shuffle_state_(config.seed) {
+      shuffle_state_(config.seed),
+      progress_(std::make_unique<internal::TrainingProgress>()) {
   Require(model != nullptr, "model must not be null");
   internal::RequirePositive("config.epochs", config.epochs);
   internal::RequirePositive("config.batch_size", config.batch_size);
   Require(config.clip_norm >= 0.0f && std::isfinite(config.clip_norm),
           "config.clip_norm must be >= 0 (0 = no clipping), got ",
           config.clip_norm);
+  Require(config.checkpoint_every >= 0,
+          "config.checkpoint_every must be >= 0 (0 = no schedule), got ",
+          config.checkpoint_every);
+  Require(config.checkpoint_every == 0 || !config.checkpoint_path.empty(),
+          "config.checkpoint_every = ", config.checkpoint_every,
+          " needs config.checkpoint_path");
 }
 
 Trainer::~Trainer() = default;
@@ -146,57 +171,85 @@ std::vector<EpochReport> Trainer::Fit(const Dataset& train,
   if (validation != nullptr) {
     ValidateDataset(*model_, config_.loss, *validation, "validation");
   }
-  std::vector<size_t> order(train.num_samples);
-  std::iota(order.begin(), order.end(), size_t{0});
-  internal::Rng rng(shuffle_state_);
+  internal::TrainingProgress& p = *progress_;
+  if (p.in_run) {
+    Require(p.order.size() == static_cast<size_t>(train.num_samples),
+            "train.num_samples must be ", p.order.size(),
+            " to resume training where it stopped (epoch ", p.epoch, ", batch ",
+            p.next_batch, "), got ", train.num_samples);
+  } else {
+    p.in_run = true;
+    p.order.resize(train.num_samples);
+    std::iota(p.order.begin(), p.order.end(), size_t{0});
+    p.rng_state = shuffle_state_;
+    BeginEpoch(1, config_.shuffle, &p);
+  }
+  p.stopped = false;
+  const size_t batch_size = static_cast<size_t>(config_.batch_size);
+  const int num_batches =
+      static_cast<int>((p.order.size() + batch_size - 1) / batch_size);
   Gradients gradients;
   Batch batch;
   std::vector<EpochReport> reports;
   const int width = model_->output_width();
-  for (int epoch = 1; epoch <= config_.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    if (config_.shuffle) {
-      for (size_t i = order.size() - 1; i > 0; --i) {
-        std::swap(order[i], order[rng.Below(i + 1)]);
+  // Any failure ends the run, as if it had never started a Fit: the next
+  // Fit begins a new one (a checkpoint taken before resumes the old one).
+  try {
+    for (;;) {
+      const auto start = std::chrono::steady_clock::now();
+      while (p.next_batch < num_batches) {
+        const size_t first = p.next_batch * batch_size;
+        const int count = static_cast<int>(
+            std::min<size_t>(batch_size, p.order.size() - first));
+        GatherBatch(*model_, config_.loss, train, p.order.data() + first, count,
+                    &batch);
+        const float loss = model_->ComputeGradients(
+            BatchInput(batch, train.seq_len), BatchTarget(batch), config_.loss,
+            &gradients);
+        Require(std::isfinite(loss) && AllFinite(gradients.parameters()),
+                "training diverged in epoch ", p.epoch, ", batch ",
+                p.next_batch,
+                ": the loss or a gradient is not finite (loss = ", loss,
+                "); the model keeps its parameters from before this step. "
+                "Lower the learning rate or set clip_norm.");
+        if (config_.clip_norm > 0.0f) {
+          ClipGradientNorm(&gradients, config_.clip_norm);
+        }
+        optimizer_.Step(model_, gradients);
+        const double weight = LossWeight(config_.loss, batch, width);
+        p.loss_sum += double{loss} * weight;
+        p.weight_sum += weight;
+        ++p.next_batch;
+        const bool stopping = config_.should_stop && config_.should_stop();
+        SaveCheckpointIfDue(stopping);
+        if (stopping) {
+          p.stopped = true;
+          return reports;
+        }
       }
+      EpochReport report;
+      report.epoch = p.epoch;
+      report.train_loss = p.weight_sum > 0 ? p.loss_sum / p.weight_sum : 0.0;
+      report.validation_loss = validation != nullptr
+                                   ? Evaluate(*validation)
+                                   : std::numeric_limits<double>::quiet_NaN();
+      report.seconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      reports.push_back(report);
+      if (config_.on_epoch) config_.on_epoch(report);
+      if (p.epoch >= config_.epochs) break;
+      BeginEpoch(p.epoch + 1, config_.shuffle, &p);
     }
-    double loss_sum = 0.0, weight_sum = 0.0;
-    int batch_index = 0;
-    for (size_t first = 0; first < order.size();
-         first += config_.batch_size, ++batch_index) {
-      const int count = static_cast<int>(
-          std::min<size_t>(config_.batch_size, order.size() - first));
-      GatherBatch(*model_, config_.loss, train, order.data() + first, count,
-                  &batch);
-      const float loss = model_->ComputeGradients(
-          BatchInput(batch, train.seq_len), BatchTarget(batch), config_.loss,
-          &gradients);
-      Require(std::isfinite(loss) && AllFinite(gradients.parameters()),
-              "training diverged in epoch ", epoch, ", batch ", batch_index,
-              ": the loss or a gradient is not finite (loss = ", loss,
-              "); the model keeps its parameters from before this step. "
-              "Lower the learning rate or set clip_norm.");
-      if (config_.clip_norm > 0.0f) {
-        ClipGradientNorm(&gradients, config_.clip_norm);
-      }
-      optimizer_.Step(model_, gradients);
-      const double weight = LossWeight(config_.loss, batch, width);
-      loss_sum += double{loss} * weight;
-      weight_sum += weight;
+    shuffle_state_ = p.rng_state;
+    p = internal::TrainingProgress();
+    if (!config_.checkpoint_path.empty()) {
+      SaveCheckpoint(config_.checkpoint_path);
     }
-    EpochReport report;
-    report.epoch = epoch;
-    report.train_loss = weight_sum > 0 ? loss_sum / weight_sum : 0.0;
-    report.validation_loss = validation != nullptr
-                                 ? Evaluate(*validation)
-                                 : std::numeric_limits<double>::quiet_NaN();
-    report.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    reports.push_back(report);
-    if (config_.on_epoch) config_.on_epoch(report);
+  } catch (...) {
+    p = internal::TrainingProgress();
+    throw;
   }
-  shuffle_state_ = rng.state();
   return reports;
 }
 

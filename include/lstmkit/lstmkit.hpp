@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -266,6 +267,88 @@ class LSTMKIT_API Stream {
   std::unique_ptr<Impl> impl_;
 };
 
+// ---- Model files -----------------------------------------------------------
+//
+// Models are stored as safetensors files: the parameters under their PyTorch
+// names (above), the config, a format version and a CRC-32 of the data in
+// the file's metadata. PyTorch reads them with safetensors.torch.load_file or
+// tools/import_pytorch.py; tools/export_pytorch.py writes them from an
+// nn.LSTM. A plain safetensors file of an nn.LSTM state_dict (plus
+// head.weight and head.bias for a dense head), without lstmkit's metadata,
+// loads too: the config is inferred from the tensors' names and shapes, with
+// an identity head on every step. docs/interop.md describes the format.
+
+// How parameters are stored. kBF16 halves the file: each value is rounded to
+// the nearest bfloat16 (ties to even, as PyTorch rounds), and loading widens
+// it back to float32 exactly.
+enum class FileDtype { kF32, kBF16 };
+
+// Text a file carries besides the model, such as normalization statistics
+// or a vocabulary: keys and values are UTF-8, and keys do not start with
+// "lstmkit.", which is reserved.
+using FileMetadata = std::map<std::string, std::string>;
+
+struct SaveOptions {
+  FileDtype dtype = FileDtype::kF32;
+  FileMetadata metadata;
+};
+
+// Writes the model to `path` atomically: the bytes go to a temporary file in
+// the same directory, which is flushed to disk and renamed over `path`, so
+// that a crash at any moment leaves either the previous file or the new one.
+LSTMKIT_API void SaveModel(const Model& model, const std::string& path,
+                           const SaveOptions& options = {});
+// The bytes SaveModel would write.
+LSTMKIT_API std::vector<uint8_t> SaveModelToBuffer(
+    const Model& model, const SaveOptions& options = {});
+
+// Loads a model file, or the model in a checkpoint. The file is hostile
+// until checked: its header (length, JSON, dtypes, shapes against the config
+// and each other, byte ranges that cover the data exactly) is validated
+// before any parameter is allocated or read, and the checksum is verified
+// when the file has one. Throws lstmkit::Error naming the file, the tensor
+// and what is wrong. With `metadata` set, it receives the file's extra
+// entries (SaveOptions::metadata).
+LSTMKIT_API Model LoadModel(const std::string& path,
+                            FileMetadata* metadata = nullptr);
+// The same from the bytes of a file.
+LSTMKIT_API Model LoadModelFromBuffer(Span<const uint8_t> bytes,
+                                      FileMetadata* metadata = nullptr);
+
+enum class ChecksumState {
+  kVerified,  // the data matches the checksum the file records
+  kMismatch,  // it does not: the file is damaged and will not load
+  kAbsent,    // the file records none (e.g. written by PyTorch): not checked
+};
+
+struct TensorDescription {
+  std::string name;
+  std::string dtype;  // safetensors' name: "F32", "BF16", ...
+  std::vector<int64_t> shape;
+  uint64_t bytes = 0;
+};
+
+// What a model file or checkpoint holds, for tools such as `lstmkit info`.
+struct ModelFileInfo {
+  uint64_t file_size = 0;
+  int format_version = 0;  // 0: a plain safetensors file, no lstmkit metadata
+  bool is_checkpoint = false;
+  bool config_inferred = false;  // from tensor names and shapes (plain files)
+  ModelConfig config;
+  std::vector<TensorDescription> tensors;  // in file order
+  ChecksumState checksum = ChecksumState::kAbsent;
+  std::string stored_checksum;    // "crc32:1a2b3c4d", or empty when absent
+  std::string computed_checksum;  // of the data as it is now
+  FileMetadata metadata;          // the extra entries
+};
+
+// Checks the file as LoadModel does, except that a checksum mismatch is
+// reported in the result instead of thrown.
+LSTMKIT_API ModelFileInfo InspectModelFile(const std::string& path);
+// InspectModelFile as readable text: the config, each tensor with its dtype,
+// shape and size, the checksum state and the metadata.
+LSTMKIT_API std::string DescribeModelFile(const std::string& path);
+
 // Clips gradients in place so that their global L2 norm is at most max_norm,
 // as torch.nn.utils.clip_grad_norm_. Only parameter gradients are scaled.
 // Returns the norm before clipping.
@@ -282,6 +365,17 @@ struct OptimizerConfig {
   float epsilon = 1e-8f;      // Adam
 };
 
+// What an optimizer has learned, for checkpoints: the step count and the
+// moment buffers (SGD: first = the momentum buffer; Adam: the first and
+// second moments, second empty for SGD). Before the first step both buffers
+// are empty; after it they hold one value per model parameter, in
+// Model::parameters() order.
+struct OptimizerState {
+  int64_t steps = 0;
+  std::vector<float> first;
+  std::vector<float> second;
+};
+
 // SGD with momentum, or Adam, with PyTorch's update rules.
 class LSTMKIT_API Optimizer {
  public:
@@ -292,6 +386,12 @@ class LSTMKIT_API Optimizer {
 
   void Step(Model* model, const Gradients& gradients);
   int64_t steps() const;
+
+  const OptimizerConfig& config() const;
+  OptimizerState state() const;
+  // Restores a state from state(); throws lstmkit::Error when it does not
+  // fit this optimizer's kind or holds non-finite values.
+  void set_state(OptimizerState state);
 
   struct Impl;
 
@@ -326,7 +426,29 @@ struct TrainerConfig {
   uint64_t seed = 0;       // shuffling order
   bool shuffle = true;
   std::function<void(const EpochReport&)> on_epoch;  // called after each
+
+  // Stopping and resuming. should_stop is asked after every batch; when it
+  // returns true, Fit returns early (saving a checkpoint if checkpoint_path
+  // is set), and the next Fit, or a Trainer that loads the checkpoint,
+  // continues with the following batch.
+  std::function<bool()> should_stop;
+  // Where Fit saves checkpoints: after every checkpoint_every optimizer
+  // steps (0 = not on a schedule), when should_stop stops it, and when it
+  // finishes. Empty: Fit saves none.
+  std::string checkpoint_path;
+  int checkpoint_every = 0;
 };
+
+// Where training stands.
+struct TrainingPosition {
+  int epoch = 0;      // the epoch under way, from 1; 0 when no Fit is under way
+  int batch = 0;      // the batches of that epoch already trained
+  int64_t steps = 0;  // optimizer steps since the start
+};
+
+namespace internal {
+struct TrainingProgress;
+}
 
 // Trains a model on a Dataset in shuffled mini-batches. Training that makes
 // the loss or a gradient NaN or infinite stops with lstmkit::Error and leaves
@@ -341,11 +463,32 @@ class LSTMKIT_API Trainer {
   // Mean loss over a dataset, computed in batches of batch_size.
   double Evaluate(const Dataset& data) const;
 
+  // Checkpoints. A checkpoint is a model file (LoadModel reads its model)
+  // that also holds the optimizer's state, the shuffling generator's state
+  // and the position within the epoch: a Trainer with the same config that
+  // loads it and calls Fit on the same data reaches bitwise the parameters
+  // that an uninterrupted run would have. Saving is atomic, like SaveModel.
+  void SaveCheckpoint(const std::string& path,
+                      const FileMetadata& metadata = {}) const;
+  // Restores the model's parameters and all of the above. The checkpoint's
+  // model config, optimizer kind and batch size must match this trainer's,
+  // and its epoch must not exceed config.epochs; the other settings (such as
+  // the learning rate) are this trainer's. On any error it throws
+  // lstmkit::Error and changes nothing.
+  void LoadCheckpoint(const std::string& path,
+                      FileMetadata* metadata = nullptr);
+  // True when the last Fit returned early because should_stop said so.
+  bool stopped() const;
+  TrainingPosition position() const;
+
  private:
+  void SaveCheckpointIfDue(bool stopping);
+
   Model* model_;
   TrainerConfig config_;
   Optimizer optimizer_;
   uint64_t shuffle_state_;
+  std::unique_ptr<internal::TrainingProgress> progress_;
 };
 
 LSTMKIT_API const char* Version();
