@@ -7,9 +7,10 @@ model file.
 
 INPUT is what torch.save wrote: a state_dict, a dict holding one under
 "state_dict", "model_state_dict" or "model", or a whole nn.Module. The
-LSTM's tensors are found under --lstm-prefix (found automatically when the
-state_dict holds one LSTM), the head's weight and bias under --head-prefix
-(by default "head." when present, else none). For example, for
+LSTM's tensors are found under --lstm-prefix, the head's weight and bias
+under --head-prefix; both are found automatically when the state_dict holds
+one LSTM and at most one nn.Linear of the LSTM's width (--no-head leaves a
+head out). For example, for
 
     class Net(nn.Module):
         def __init__(self):
@@ -19,9 +20,9 @@ state_dict holds one LSTM), the head's weight and bias under --head-prefix
 
     torch.save(Net().state_dict(), "net.pt")
 
-run export_pytorch.py net.pt net.safetensors --head-prefix fc. and a
-state_dict saved from a wrapper whose net sits in `model` needs
---lstm-prefix model.lstm. --head-prefix model.fc.
+export_pytorch.py net.pt net.safetensors finds lstm. and fc.; the explicit
+form is --lstm-prefix lstm. --head-prefix fc. (or model.lstm. and model.fc.
+for a state_dict saved from a wrapper that keeps the net in `model`).
 
 nn.LSTM must be unidirectional, without proj_size, batch_first either way
 (lstmkit's inputs are time-major: transpose batch-first data when feeding
@@ -128,10 +129,25 @@ def lstm_tensors(state_dict, prefix):
     return tensors, w_ih0.shape[1], hidden, layers
 
 
-def default_head_prefix(state_dict, lstm_prefix):
-    if lstm_prefix == "" and "head.weight" in state_dict:
-        return "head."
-    return None
+def find_head_prefix(state_dict, lstm_prefix, hidden):
+    """The prefix of the one nn.Linear that reads the LSTM's output (a
+    weight [O, hidden] with a bias [O], outside the LSTM), or None when there
+    is none; several candidates need --head-prefix or --no-head."""
+    candidates = []
+    for name, weight in state_dict.items():
+        if not name.endswith("weight") or name.startswith(lstm_prefix):
+            continue
+        prefix = name[:-len("weight")]
+        bias = state_dict.get(prefix + "bias")
+        if (prefix == "" or prefix.endswith(".")) and bias is not None and \
+                weight.dim() == 2 and weight.shape[1] == hidden and \
+                list(bias.shape) == [weight.shape[0]]:
+            candidates.append(prefix)
+    if len(candidates) > 1:
+        raise SystemExit("export_pytorch: several layers could be the head "
+                         "(%s); name it with --head-prefix, or pass "
+                         "--no-head" % ", ".join(repr(c) for c in candidates))
+    return candidates[0] if candidates else None
 
 
 def export_state_dict(state_dict, path, lstm_prefix=None, head_prefix=None,
@@ -139,8 +155,8 @@ def export_state_dict(state_dict, path, lstm_prefix=None, head_prefix=None,
                       last_step=None, metadata=None, plain=False):
     """Writes state_dict's LSTM (and head) to path as an lstmkit file.
 
-    head_prefix: None looks for "head." next to an unprefixed LSTM; no_head
-    leaves any head out. dtype: "keep" (BF16 when every tensor is bfloat16,
+    head_prefix: None finds the one nn.Linear reading the LSTM's output, if
+    any; no_head leaves any head out. dtype: "keep" (BF16 when every tensor is bfloat16,
     else F32), "f32" or
     "bf16". softmax / last_step: None takes them from a state_dict written by
     tools/import_pytorch.py, else False. metadata: extra string entries.
@@ -150,12 +166,12 @@ def export_state_dict(state_dict, path, lstm_prefix=None, head_prefix=None,
     remembered = getattr(state_dict, METADATA_ATTRIBUTE, None) or {}
     if lstm_prefix is None:
         lstm_prefix = find_lstm_prefix(state_dict)
+    tensors, input_size, hidden, layers = lstm_tensors(state_dict,
+                                                       lstm_prefix)
     if no_head:
         head_prefix = None
     elif head_prefix is None:
-        head_prefix = default_head_prefix(state_dict, lstm_prefix)
-    tensors, input_size, hidden, layers = lstm_tensors(state_dict,
-                                                       lstm_prefix)
+        head_prefix = find_head_prefix(state_dict, lstm_prefix, hidden)
     output_size = 0
     if head_prefix is not None:
         try:
@@ -225,7 +241,7 @@ def main(argv=None):
     parser.add_argument("--lstm-prefix", help="prefix of the nn.LSTM's "
                         "tensors, e.g. 'lstm.' (default: found)")
     parser.add_argument("--head-prefix", help="prefix of the nn.Linear "
-                        "head's weight and bias, e.g. 'fc.'")
+                        "head's weight and bias, e.g. 'fc.' (default: found)")
     parser.add_argument("--no-head", action="store_true",
                         help="export the LSTM only")
     parser.add_argument("--dtype", choices=("keep", "f32", "bf16"),

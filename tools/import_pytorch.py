@@ -126,8 +126,11 @@ def main(argv=None):
                         "(default 'head.')")
     parser.add_argument("--dtype", choices=("keep", "f32"), default="keep")
     args = parser.parse_args(argv)
-    config, state_dict = import_file(args.input, args.lstm_prefix,
-                                     args.head_prefix, args.dtype)
+    try:
+        config, state_dict = import_file(args.input, args.lstm_prefix,
+                                         args.head_prefix, args.dtype)
+    except (OSError, lstmkit_file.FormatError) as e:
+        raise SystemExit("import_pytorch: %s" % e)
     torch.save(state_dict, args.output)
     print("%s: nn.LSTM(%d, %d, num_layers=%d)" % (
         args.output, config["input_size"], config["hidden_size"],
