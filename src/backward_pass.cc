@@ -6,6 +6,7 @@
 
 #include "kernels.h"
 #include "parallel_gemm.h"
+#include "sequence_layout.h"
 #include "step_team.h"
 
 namespace lstmkit::internal {
@@ -26,15 +27,11 @@ LayerGradients LayerSlices(const ParameterLayout& layout, int layer,
           d_params + layout.bias_hh(layer)};
 }
 
-// Turns dL/d(output) into dL/dh of the top layer for every step, [T][B][H].
-void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
-                  const float* d_output, float* d_params, float* d_top) {
+// The head's share: its parameter gradients, and dL/dh for its input rows.
+void ComputeHeadRows(const Model::Impl& model, const ForwardTrace& trace,
+                     const float* d_output, float* d_params, float* d_rows) {
   const ModelConfig& config = model.config;
   const int hidden = config.hidden_size;
-  const size_t state = static_cast<size_t>(trace.batch) * hidden;
-  const bool last_only = config.output_steps == OutputSteps::kLastStep;
-  std::fill_n(d_top, state * trace.seq_len, 0.0f);
-  float* d_rows = last_only ? d_top + (trace.seq_len - 1) * state : d_top;
   const int rows = trace.output_rows;
   if (config.output_size == 0) {
     std::copy_n(d_output, static_cast<size_t>(rows) * hidden, d_rows);
@@ -51,6 +48,31 @@ void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
                      d_params + layout.head_bias());
   ParallelGemmPacked(ctx, rows, hidden, out, {d_output, out, 1},
                      model.packed.head_rows, 0.0f, d_rows, hidden);
+}
+
+// Turns dL/d(output) into dL/dh of the top layer for every packed row,
+// [R][H].
+void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
+                  const float* d_output, float* d_params, float* d_top) {
+  const ModelConfig& config = model.config;
+  const int hidden = config.hidden_size;
+  const SequenceLayout& seq = trace.layout;
+  const bool last_only = config.output_steps == OutputSteps::kLastStep;
+  const int rows = trace.output_rows;
+  // Every step: the head's rows are d_top's rows. Last step: they are one
+  // row per sequence, computed apart and scattered to each last step.
+  std::vector<float> last_rows;
+  float* d_rows = d_top;
+  if (last_only) {
+    std::fill_n(d_top, seq.total_rows() * hidden, 0.0f);
+    last_rows.resize(static_cast<size_t>(rows) * hidden);
+    d_rows = last_rows.data();
+  }
+  ComputeHeadRows(model, trace, d_output, d_params, d_rows);
+  for (int i = 0; last_only && i < seq.batch(); ++i) {
+    std::copy_n(d_rows + static_cast<size_t>(i) * hidden, hidden,
+                d_top + seq.last_row(i) * hidden);
+  }
 }
 
 // Weight and bias gradients of one layer from the gate gradients of every
@@ -86,11 +108,28 @@ void WeightGradients(const Model::Impl& model, int layer, const float* x,
   }
 }
 
-// Backward through one layer. d_h_out: dL/dh_t from above for every step
-// ([T][B][H]); d_x receives dL/dx_t ([T][B][I_k]); d_h0/d_c0 receive the
-// initial states' gradients ([B][H]).
+// h_{t-1} for every packed row, as one [R][H] matrix for dW_hh. In the
+// plain layout it is the trace's h buffer itself; otherwise step t's rows
+// are a prefix of step t-1's and are gathered.
+const float* PreviousStates(const SequenceLayout& seq, const LayerTrace& trace,
+                            int hidden, std::vector<float>* gathered) {
+  if (seq.plain()) return trace.h.data();
+  gathered->resize(seq.total_rows() * hidden);
+  const size_t batch = seq.batch();
+  for (int t = 0; t < seq.seq_len(); ++t) {
+    const size_t prev = t == 0 ? 0 : batch + seq.offset(t - 1);
+    std::copy_n(trace.h.data() + prev * hidden,
+                static_cast<size_t>(seq.rows(t)) * hidden,
+                gathered->data() + seq.offset(t) * hidden);
+  }
+  return gathered->data();
+}
+
+// Backward through one layer. d_h_out: dL/dh from above for every packed
+// row ([R][H]); d_x receives dL/dx for every packed row ([R][I_k]);
+// d_h0/d_c0 receive the initial states' gradients in sorted order ([B][H]).
 void BackwardLayer(const Model::Impl& model, int layer, const float* x,
-                   const LayerTrace& trace, int seq_len, int batch,
+                   const LayerTrace& trace, const SequenceLayout& seq,
                    const float* d_h_out, LayerGradients grads, float* d_x,
                    float* d_h0, float* d_c0) {
   const PackedWeights& packed = model.packed;
@@ -99,15 +138,16 @@ void BackwardLayer(const Model::Impl& model, int layer, const float* x,
   const int hidden = model.config.hidden_size;
   const int width = packed.gates.width();
   const int in = model.layout->layer_input_size(layer);
-  const size_t state = static_cast<size_t>(batch) * hidden;
-  const size_t step_gates = static_cast<size_t>(batch) * width;
-  const int rows = seq_len * batch;
+  const size_t batch = seq.batch();
+  const size_t rows = seq.total_rows();
+  const int seq_len = seq.seq_len();
 
-  std::vector<float> d_gates(static_cast<size_t>(rows) * width);
-  std::vector<float> dh_recurrent(state, 0.0f);
-  std::vector<float> dc_carry(state, 0.0f);
+  std::vector<float> d_gates(rows * width);
+  // Rows past a sequence's end stay zero: a sequence that ends at step t
+  // gets no gradient from later steps.
+  std::vector<float> dh_recurrent(batch * hidden, 0.0f);
+  std::vector<float> dc_carry(batch * hidden, 0.0f);
   kernels::LstmCellBackwardArgs cell;
-  cell.batch = batch;
   cell.hidden = hidden;
   cell.gate_stride = width;
   cell.dh_recurrent = dh_recurrent.data();
@@ -120,13 +160,17 @@ void BackwardLayer(const Model::Impl& model, int layer, const float* x,
   const int slices = StepTeam::SlicesFor(*model.threads, gate_panels);
   StepTeam::Run(*model.threads, 2 * seq_len, slices, [&](int phase, int s) {
     const int t = seq_len - 1 - phase / 2;
-    float* d_gates_t = d_gates.data() + t * step_gates;
+    const int n = seq.rows(t);
+    const size_t here = seq.offset(t);
+    float* d_gates_t = d_gates.data() + here * width;
     if (phase % 2 == 0) {
+      const size_t prev = t == 0 ? 0 : batch + seq.offset(t - 1);
       kernels::LstmCellBackwardArgs part = cell;
-      part.gates = trace.gates.data() + t * step_gates;
-      part.c_prev = trace.c.data() + t * state;
-      part.tanh_c = trace.tanh_c.data() + t * state;
-      part.dh_above = d_h_out + t * state;
+      part.batch = n;
+      part.gates = trace.gates.data() + here * width;
+      part.c_prev = trace.c.data() + prev * hidden;
+      part.tanh_c = trace.tanh_c.data() + here * hidden;
+      part.dh_above = d_h_out + here * hidden;
       part.d_gates = d_gates_t;
       std::tie(part.first_panel, part.panel_count) =
           SlicePanels(gate_panels, slices, s);
@@ -138,14 +182,18 @@ void BackwardLayer(const Model::Impl& model, int layer, const float* x,
     if (count == 0) return;
     const kernels::PackedPanels w = weights.w_hh_rows.Panels(first, count);
     const int col = first * w.panel_width;
-    kt.gemm_packed(batch, w.n, width, {d_gates_t, width, 1}, w, 0.0f,
+    kt.gemm_packed(n, w.n, width, {d_gates_t, width, 1}, w, 0.0f,
                    dh_recurrent.data() + col, hidden, packed.blocking);
   });
   std::copy(dh_recurrent.begin(), dh_recurrent.end(), d_h0);
   std::copy(dc_carry.begin(), dc_carry.end(), d_c0);
-  WeightGradients(model, layer, x, trace.h.data(), rows, d_gates.data(), grads);
-  ParallelGemmPacked(model.gemm(), rows, in, width, {d_gates.data(), width, 1},
-                     weights.w_ih_rows, 0.0f, d_x, in);
+  std::vector<float> gathered;
+  WeightGradients(model, layer, x,
+                  PreviousStates(seq, trace, hidden, &gathered),
+                  static_cast<int>(rows), d_gates.data(), grads);
+  ParallelGemmPacked(model.gemm(), static_cast<int>(rows), in, width,
+                     {d_gates.data(), width, 1}, weights.w_ih_rows, 0.0f, d_x,
+                     in);
 }
 
 }  // namespace
@@ -155,32 +203,48 @@ void RunBackward(const Model::Impl& model, const Input& input,
                  Gradients* gradients) {
   const ModelConfig& config = model.config;
   const int hidden = config.hidden_size;
-  const int batch = input.batch;
-  const int seq_len = input.seq_len;
-  const size_t state = static_cast<size_t>(batch) * hidden;
+  const SequenceLayout& seq = trace.layout;
+  const size_t state = static_cast<size_t>(seq.batch()) * hidden;
+  const size_t rows = seq.total_rows();
   const ParameterLayout& layout = *model.layout;
   Span<float> d_params = gradients->parameters();
 
-  std::vector<float> d_h_out(state * seq_len);
+  std::vector<float> d_h_out(rows * hidden);
   std::vector<float> d_below;
   HeadBackward(model, trace, d_output, d_params.data(), d_h_out.data());
   gradients->x.resize(input.x.size());
   gradients->h0.resize(state * config.num_layers);
   gradients->c0.resize(state * config.num_layers);
+  // In sorted order while computing; put back in the caller's order below.
+  std::vector<float> d_h0(state), d_c0(state);
   for (int layer = config.num_layers - 1; layer >= 0; --layer) {
     const bool bottom = layer == 0;
     const float* x =
-        bottom ? input.x.data() : trace.layers[layer - 1].h.data() + state;
+        bottom ? (seq.plain() ? input.x.data() : trace.packed_x.data())
+               : trace.layers[layer - 1].h.data() + state;
+    const size_t in = model.layout->layer_input_size(layer);
     float* d_x = gradients->x.data();
-    if (!bottom) {
-      d_below.resize(state * seq_len);
+    if (!bottom || !seq.plain()) {
+      d_below.resize(rows * in);
       d_x = d_below.data();
     }
-    BackwardLayer(model, layer, x, trace.layers[layer], seq_len, batch,
-                  d_h_out.data(), LayerSlices(layout, layer, d_params.data()),
-                  d_x, gradients->h0.data() + layer * state,
-                  gradients->c0.data() + layer * state);
-    if (!bottom) d_h_out.swap(d_below);
+    BackwardLayer(model, layer, x, trace.layers[layer], seq, d_h_out.data(),
+                  LayerSlices(layout, layer, d_params.data()), d_x, d_h0.data(),
+                  d_c0.data());
+    float* h0_out = gradients->h0.data() + layer * state;
+    float* c0_out = gradients->c0.data() + layer * state;
+    if (seq.plain()) {
+      std::copy(d_h0.begin(), d_h0.end(), h0_out);
+      std::copy(d_c0.begin(), d_c0.end(), c0_out);
+    } else {
+      seq.ScatterBatch(d_h0.data(), hidden, h0_out);
+      seq.ScatterBatch(d_c0.data(), hidden, c0_out);
+    }
+    if (!bottom) {
+      d_h_out.swap(d_below);
+    } else if (!seq.plain()) {
+      seq.Scatter(d_below.data(), config.input_size, gradients->x.data());
+    }
   }
 }
 

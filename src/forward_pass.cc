@@ -19,65 +19,98 @@ size_t StateSize(const ModelConfig& config, int batch) {
   return static_cast<size_t>(config.num_layers) * batch * config.hidden_size;
 }
 
-void ForwardLayer(const Model::Impl& model, int layer, int seq_len, int batch,
-                  const float* x, const float* h0, const float* c0,
-                  bool training, LayerTrace* trace) {
+// The initial state rows of one layer in sorted order; zeros without h0.
+void InitialState(const SequenceLayout& layout, const float* given, int hidden,
+                  float* out) {
+  const size_t state = static_cast<size_t>(layout.batch()) * hidden;
+  if (given == nullptr) {
+    std::fill_n(out, state, 0.0f);
+  } else if (layout.plain()) {
+    std::memcpy(out, given, state * sizeof(float));
+  } else {
+    layout.GatherBatch(given, hidden, out);
+  }
+}
+
+void ForwardLayer(const Model::Impl& model, int layer,
+                  const SequenceLayout& layout, const float* x, const float* h0,
+                  const float* c0, bool training, LayerTrace* trace) {
   const PackedWeights& packed = model.packed;
   const PackedLayer& weights = packed.layers[layer];
   const int hidden = model.config.hidden_size;
   const int gate_width = packed.gates.width();
   const int in = model.layout->layer_input_size(layer);
-  const size_t state = static_cast<size_t>(batch) * hidden;
-  const int rows = seq_len * batch;
+  const size_t batch = layout.batch();
+  const size_t rows = layout.total_rows();
 
-  trace->gates.resize(static_cast<size_t>(rows) * gate_width);
-  trace->c.resize((seq_len + 1) * state);
-  trace->h.resize((seq_len + 1) * state);
-  trace->tanh_c.resize(training ? seq_len * state : 0);
+  trace->gates.resize(rows * gate_width);
+  trace->c.resize((batch + rows) * hidden);
+  trace->h.resize((batch + rows) * hidden);
+  trace->tanh_c.resize(training ? rows * hidden : 0);
 
   // Input projection for all steps at once, on top of both biases.
-  ParallelGemmPacked(model.gemm(), rows, gate_width, in, {x, in, 1},
-                     weights.w_ih, 1.0f, trace->gates.data(), gate_width,
-                     weights.bias.data());
-
-  if (h0 != nullptr) {
-    std::memcpy(trace->h.data(), h0, state * sizeof(float));
-    std::memcpy(trace->c.data(), c0, state * sizeof(float));
-  } else {
-    std::fill_n(trace->h.begin(), state, 0.0f);
-    std::fill_n(trace->c.begin(), state, 0.0f);
-  }
+  ParallelGemmPacked(model.gemm(), static_cast<int>(rows), gate_width, in,
+                     {x, in, 1}, weights.w_ih, 1.0f, trace->gates.data(),
+                     gate_width, weights.bias.data());
+  InitialState(layout, h0, hidden, trace->h.data());
+  InitialState(layout, c0, hidden, trace->c.data());
 
   kernels::LstmStepArgs base;
-  base.batch = batch;
   base.hidden = hidden;
   base.w_hh = &weights.w_hh;
   base.gate_stride = gate_width;
   base.store_gates = training;
-  base.mr = std::min(packed.blocking.mr, batch);
-  const int slices = StepTeam::SlicesFor(*model.threads, packed.gates.panels());
   const int panels = packed.gates.panels();
+  const int slices = StepTeam::SlicesFor(*model.threads, panels);
   // Each thread keeps its slice of W_hh in its own cache for every step.
-  StepTeam::Run(*model.threads, seq_len, slices, [&](int t, int slice) {
+  StepTeam::Run(*model.threads, layout.seq_len(), slices, [&](int t, int s) {
     kernels::LstmStepArgs step = base;
     std::tie(step.first_panel, step.panel_count) =
-        SlicePanels(panels, slices, slice);
-    step.h_prev = trace->h.data() + t * state;
-    step.gates =
-        trace->gates.data() + static_cast<size_t>(t) * batch * gate_width;
-    step.c_prev = trace->c.data() + t * state;
-    step.c = trace->c.data() + (t + 1) * state;
-    step.h = trace->h.data() + (t + 1) * state;
-    step.tanh_c = training ? trace->tanh_c.data() + t * state : nullptr;
+        SlicePanels(panels, slices, s);
+    // Step t's rows are a prefix of step t-1's: sequences ending drop off
+    // the bottom.
+    const size_t prev = t == 0 ? 0 : batch + layout.offset(t - 1);
+    const size_t here = layout.offset(t);
+    step.batch = layout.rows(t);
+    step.mr = std::min(packed.blocking.mr, step.batch);
+    step.h_prev = trace->h.data() + prev * hidden;
+    step.c_prev = trace->c.data() + prev * hidden;
+    step.gates = trace->gates.data() + here * gate_width;
+    step.c = trace->c.data() + (batch + here) * hidden;
+    step.h = trace->h.data() + (batch + here) * hidden;
+    step.tanh_c = training ? trace->tanh_c.data() + here * hidden : nullptr;
     packed.kernels->lstm_step(step);
   });
+}
+
+// Each sequence's state after its own last step, in the caller's order.
+void FinalStates(const SequenceLayout& layout, const LayerTrace& trace,
+                 int hidden, float* h_n, float* c_n) {
+  const size_t batch = layout.batch();
+  for (int i = 0; i < layout.batch(); ++i) {
+    const size_t from = (batch + layout.last_row(i)) * hidden;
+    const size_t to = static_cast<size_t>(layout.original(i)) * hidden;
+    std::copy_n(trace.h.data() + from, hidden, h_n + to);
+    std::copy_n(trace.c.data() + from, hidden, c_n + to);
+  }
 }
 
 void RunHead(const Model::Impl& model, ForwardTrace* trace) {
   const ModelConfig& config = model.config;
   const int hidden = config.hidden_size;
+  const SequenceLayout& layout = trace->layout;
   const bool last_only = config.output_steps == OutputSteps::kLastStep;
-  trace->output_rows = last_only ? trace->batch : trace->seq_len * trace->batch;
+  trace->output_rows =
+      static_cast<int>(last_only ? layout.batch() : layout.total_rows());
+  if (last_only && !layout.plain()) {
+    const LayerTrace& top = trace->layers[trace->top];
+    trace->head_input.resize(static_cast<size_t>(layout.batch()) * hidden);
+    for (int i = 0; i < layout.batch(); ++i) {
+      const size_t from = (layout.batch() + layout.last_row(i)) * hidden;
+      std::copy_n(top.h.data() + from, hidden,
+                  trace->head_input.data() + static_cast<size_t>(i) * hidden);
+    }
+  }
   const float* rows = HeadInputRows(model, *trace);
   const int n = trace->output_rows;
   if (config.output_size == 0) {
@@ -85,14 +118,10 @@ void RunHead(const Model::Impl& model, ForwardTrace* trace) {
     return;
   }
   const int out = config.output_size;
-  const float* bias = model.param(model.layout->head_bias());
   trace->output.resize(static_cast<size_t>(n) * out);
-  for (int r = 0; r < n; ++r) {
-    std::copy_n(bias, out, trace->output.data() + static_cast<size_t>(r) * out);
-  }
-  const PackedWeights& packed = model.packed;
-  packed.kernels->gemm_packed(n, out, hidden, {rows, hidden, 1}, packed.head,
-                              1.0f, trace->output.data(), out, packed.blocking);
+  ParallelGemmPacked(model.gemm(), n, out, hidden, {rows, hidden, 1},
+                     model.packed.head, 1.0f, trace->output.data(), out,
+                     model.param(model.layout->head_bias()));
 }
 
 }  // namespace
@@ -121,35 +150,44 @@ void ValidateInput(const Model::Impl& model, const Input& input) {
     RequireBuffer("input.c0", input.c0.data(), input.c0.size(),
                   StateSize(config, input.batch), state_shape);
   }
-  Require(input.seq_lens.empty(),
-          "input.seq_lens must be empty: per-sequence lengths are not "
-          "supported in this version");
+  if (input.seq_lens.empty()) return;
+  RequireBuffer("input.seq_lens", input.seq_lens.data(), input.seq_lens.size(),
+                input.batch,
+                "one length per sequence, [B] = " + ShapeString({input.batch}));
+  for (int b = 0; b < input.batch; ++b) {
+    const int32_t length = input.seq_lens[b];
+    Require(length >= 1 && length <= input.seq_len, "input.seq_lens[", b,
+            "] must be in [1, input.seq_len = ", input.seq_len, "], got ",
+            length);
+  }
 }
 
 void RunForward(const Model::Impl& model, const Input& input, bool training,
                 ForwardTrace* trace) {
   const ModelConfig& config = model.config;
-  trace->seq_len = input.seq_len;
-  trace->batch = input.batch;
+  const int hidden = config.hidden_size;
+  trace->layout = SequenceLayout(input.seq_len, input.batch, input.seq_lens);
+  const SequenceLayout& layout = trace->layout;
   trace->layers.resize(training ? config.num_layers
                                 : std::min(config.num_layers, 2));
-  const size_t state = static_cast<size_t>(input.batch) * config.hidden_size;
+  const size_t state = static_cast<size_t>(input.batch) * hidden;
   trace->h_n.resize(state * config.num_layers);
   trace->c_n.resize(state * config.num_layers);
   const float* x = input.x.data();
+  if (!layout.plain()) {
+    trace->packed_x.resize(layout.total_rows() * config.input_size);
+    layout.Gather(x, config.input_size, trace->packed_x.data());
+    x = trace->packed_x.data();
+  }
   for (int layer = 0; layer < config.num_layers; ++layer) {
     LayerTrace* trace_l = &trace->layers[layer % trace->layers.size()];
     const float* h0 =
         input.h0.empty() ? nullptr : input.h0.data() + layer * state;
     const float* c0 =
         input.c0.empty() ? nullptr : input.c0.data() + layer * state;
-    ForwardLayer(model, layer, input.seq_len, input.batch, x, h0, c0, training,
-                 trace_l);
+    ForwardLayer(model, layer, layout, x, h0, c0, training, trace_l);
     x = trace_l->h.data() + state;
-    const size_t last = input.seq_len * state;
-    std::copy_n(trace_l->h.data() + last, state,
-                trace->h_n.data() + layer * state);
-    std::copy_n(trace_l->c.data() + last, state,
+    FinalStates(layout, *trace_l, hidden, trace->h_n.data() + layer * state,
                 trace->c_n.data() + layer * state);
     trace->top = layer % static_cast<int>(trace->layers.size());
   }
@@ -158,11 +196,14 @@ void RunForward(const Model::Impl& model, const Input& input, bool training,
 
 const float* HeadInputRows(const Model::Impl& model,
                            const ForwardTrace& trace) {
-  const LayerTrace& top = trace.layers[trace.top];
-  const size_t state =
-      static_cast<size_t>(trace.batch) * model.config.hidden_size;
+  const SequenceLayout& layout = trace.layout;
   const bool last_only = model.config.output_steps == OutputSteps::kLastStep;
-  return top.h.data() + (last_only ? trace.seq_len * state : state);
+  if (last_only && !layout.plain()) return trace.head_input.data();
+  const LayerTrace& top = trace.layers[trace.top];
+  // Plain layout: the last step's rows are the buffer's last B rows.
+  const size_t first =
+      last_only ? layout.total_rows() : static_cast<size_t>(layout.batch());
+  return top.h.data() + first * model.config.hidden_size;
 }
 
 void SoftmaxRows(int rows, int width, float* values) {

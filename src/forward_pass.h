@@ -6,28 +6,34 @@
 #include <vector>
 
 #include "model_impl.h"
+#include "sequence_layout.h"
 
 namespace lstmkit::internal {
 
-// What backward needs from one layer.
+// What backward needs from one layer, in the packed row order of a
+// SequenceLayout (R = total_rows; the plain layout has R = T * B).
 struct LayerTrace {
-  // [T][B][gate columns]: activations, gate-interleaved (GateLayout).
+  // [R][gate columns]: activations, gate-interleaved (GateLayout).
   std::vector<float> gates;
-  std::vector<float> c;       // [T+1][B][H], c[0] = c0
-  std::vector<float> h;       // [T+1][B][H], h[0] = h0
-  std::vector<float> tanh_c;  // [T][B][H]
+  std::vector<float> c;       // [B + R][H]: c0 (sorted rows), then each step
+  std::vector<float> h;       // [B + R][H]: h0 (sorted rows), then each step
+  std::vector<float> tanh_c;  // [R][H]
 };
 
 struct ForwardTrace {
-  int seq_len = 0;
-  int batch = 0;
+  SequenceLayout layout;
+  // The input in packed order when the layout is not plain.
+  std::vector<float> packed_x;
   // Every layer for training; for inference two, used in turn.
   std::vector<LayerTrace> layers;
-  int top = 0;                // index of the top layer's trace
-  std::vector<float> h_n;     // [L][B][H]
-  std::vector<float> c_n;     // [L][B][H]
-  std::vector<float> output;  // head pre-activation (logits), or copy of h
-  int output_rows = 0;        // T*B (every step) or B (last step)
+  int top = 0;             // index of the top layer's trace
+  std::vector<float> h_n;  // [L][B][H], the caller's order
+  std::vector<float> c_n;  // [L][B][H]
+  // The head's input rows when they are not a block of the top layer's h:
+  // each sequence's last step, sorted order.
+  std::vector<float> head_input;
+  std::vector<float> output;  // head pre-activation (logits), or h rows
+  int output_rows = 0;        // R (every step) or B (last step, sorted)
 };
 
 // Validates input against the model (throws lstmkit::Error).
@@ -38,7 +44,7 @@ void ValidateInput(const Model::Impl& model, const Input& input);
 void RunForward(const Model::Impl& model, const Input& input, bool training,
                 ForwardTrace* trace);
 
-// The top layer's h rows that feed the head: every step or the last one.
+// The top layer's h rows that feed the head, output_rows of them.
 const float* HeadInputRows(const Model::Impl& model, const ForwardTrace& trace);
 
 // Softmax over each row of [rows][width], in place.

@@ -114,9 +114,19 @@ void Model::Forward(const Input& input, Output* output) const {
   internal::ForwardTrace trace;
   impl_->threads->Run(
       [&] { internal::RunForward(*impl_, input, /*training=*/false, &trace); });
-  output->y = std::move(trace.output);
+  const int width = output_width();
   if (impl_->config.output_activation == OutputActivation::kSoftmax) {
-    internal::SoftmaxRows(trace.output_rows, output_width(), output->y.data());
+    internal::SoftmaxRows(trace.output_rows, width, trace.output.data());
+  }
+  const internal::SequenceLayout& seq = trace.layout;
+  if (seq.plain()) {
+    output->y = std::move(trace.output);
+  } else if (impl_->config.output_steps == OutputSteps::kLastStep) {
+    output->y.resize(static_cast<size_t>(seq.batch()) * width);
+    seq.ScatterBatch(trace.output.data(), width, output->y.data());
+  } else {
+    output->y.resize(static_cast<size_t>(seq.seq_len()) * seq.batch() * width);
+    seq.Scatter(trace.output.data(), width, output->y.data());
   }
   output->h_n = std::move(trace.h_n);
   output->c_n = std::move(trace.c_n);
@@ -124,8 +134,39 @@ void Model::Forward(const Input& input, Output* output) const {
 
 namespace {
 
+// The target in the trace's row order: padding dropped, sorted by length.
+struct PackedTarget {
+  std::vector<float> values;
+  std::vector<int32_t> labels;
+  Target view;
+};
+
+Target TargetInLayout(const internal::SequenceLayout& seq, bool last_only,
+                      int width, const Target& target, PackedTarget* packed) {
+  if (seq.plain()) return target;
+  const size_t rows = last_only ? seq.batch() : seq.total_rows();
+  if (!target.values.empty()) {
+    packed->values.resize(rows * width);
+    if (last_only) {
+      seq.GatherBatch(target.values.data(), width, packed->values.data());
+    } else {
+      seq.Gather(target.values.data(), width, packed->values.data());
+    }
+    packed->view.values = packed->values;
+  }
+  if (!target.labels.empty()) {
+    packed->labels.resize(rows);
+    for (int i = 0; last_only && i < seq.batch(); ++i) {
+      packed->labels[i] = target.labels[seq.original(i)];
+    }
+    if (!last_only) seq.Gather(target.labels.data(), packed->labels.data());
+    packed->view.labels = packed->labels;
+  }
+  return packed->view;
+}
+
 // Validates, runs forward keeping what backward needs, and evaluates the
-// loss; d_output receives dL/d(output).
+// loss over the steps each sequence has; d_output receives dL/d(output).
 internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
                                     const Input& input, const Target& target,
                                     const LossConfig& loss, bool training,
@@ -141,8 +182,12 @@ internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
   model.threads->Run(
       [&] { internal::RunForward(model, input, training, trace); });
   d_output->resize(trace->output.size());
-  return internal::ComputeLoss(loss, target, rows, width, trace->output.data(),
-                               d_output->data());
+  PackedTarget packed;
+  const Target in_layout = TargetInLayout(
+      trace->layout, config.output_steps == OutputSteps::kLastStep, width,
+      target, &packed);
+  return internal::ComputeLoss(loss, in_layout, trace->output_rows, width,
+                               trace->output.data(), d_output->data());
 }
 
 }  // namespace

@@ -19,7 +19,15 @@ struct Trace {
   std::vector<LayerTrace> layers;
   std::vector<double> z;  // head pre-activation, or the top layer's h rows
   int rows = 0;
+  // Output row r reads the top layer's h at row source[r] (indexing h's
+  // [T+1][B] rows); rows past a sequence's end are not valid.
+  std::vector<size_t> source;
+  std::vector<bool> valid;
 };
+
+int Length(const Problem& p, int b) {
+  return p.seq_lens.empty() ? p.seq_len : p.seq_lens[b];
+}
 
 double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
@@ -45,6 +53,7 @@ void ForwardLayer(const Problem& p, const ParameterLayout& layout, int layer,
   }
   for (int t = 0; t < steps; ++t) {
     for (int b = 0; b < batch; ++b) {
+      if (t >= Length(p, b)) continue;
       for (int j = 0; j < hd; ++j) {
         double a[4];
         for (int q = 0; q < 4; ++q) {
@@ -73,10 +82,16 @@ void ForwardLayer(const Problem& p, const ParameterLayout& layout, int layer,
   }
 }
 
-// First output row's offset into the top layer's h, and the row count.
-size_t HeadFirstRow(const Problem& p) {
+// Which rows of the top layer's h feed the head, and which are valid.
+void HeadRows(const Problem& p, Trace* tr) {
   const bool last = p.config.output_steps == OutputSteps::kLastStep;
-  return static_cast<size_t>(last ? p.seq_len : 1) * p.batch;
+  tr->rows = last ? p.batch : p.seq_len * p.batch;
+  for (int r = 0; r < tr->rows; ++r) {
+    const int b = r % p.batch;
+    const int t = last ? Length(p, b) - 1 : r / p.batch;
+    tr->source.push_back(static_cast<size_t>(t + 1) * p.batch + b);
+    tr->valid.push_back(t < Length(p, b));
+  }
 }
 
 Trace RunForward(const Problem& p) {
@@ -90,25 +105,26 @@ Trace RunForward(const Problem& p) {
     const auto& h = tr.layers[layer].h;
     x.assign(h.begin() + static_cast<size_t>(p.batch) * hd, h.end());
   }
-  const bool last = p.config.output_steps == OutputSteps::kLastStep;
-  tr.rows = last ? p.batch : p.seq_len * p.batch;
-  const double* top = &tr.layers.back().h[HeadFirstRow(p) * hd];
+  HeadRows(p, &tr);
+  const std::vector<double>& top = tr.layers.back().h;
   const int out = p.config.output_size;
-  if (out == 0) {
-    tr.z.assign(top, top + static_cast<size_t>(tr.rows) * hd);
-    return tr;
-  }
-  const double* w = &p.params[layout.head_weight()];
-  const double* bias = &p.params[layout.head_bias()];
-  tr.z.assign(static_cast<size_t>(tr.rows) * out, 0.0);
+  const int width = out > 0 ? out : hd;
+  tr.z.assign(static_cast<size_t>(tr.rows) * width, 0.0);
+  const double* w = out > 0 ? &p.params[layout.head_weight()] : nullptr;
+  const double* bias = out > 0 ? &p.params[layout.head_bias()] : nullptr;
   for (int r = 0; r < tr.rows; ++r) {
+    if (!tr.valid[r]) continue;  // zero past a sequence's end
+    const double* h = &top[tr.source[r] * hd];
+    double* z = &tr.z[static_cast<size_t>(r) * width];
+    if (out == 0) {
+      std::copy(h, h + hd, z);
+      continue;
+    }
     for (int o = 0; o < out; ++o) {
       double sum = bias[o];
-      for (int j = 0; j < hd; ++j) {
-        sum += w[static_cast<size_t>(o) * hd + j] *
-               top[static_cast<size_t>(r) * hd + j];
-      }
-      tr.z[static_cast<size_t>(r) * out + o] = sum;
+      for (int j = 0; j < hd; ++j)
+        sum += w[static_cast<size_t>(o) * hd + j] * h[j];
+      z[o] = sum;
     }
   }
   return tr;
@@ -125,14 +141,16 @@ std::vector<double> Softmax(const double* z, int width) {
 }
 
 // The loss and dL/dz.
-double LossAndGradient(const Problem& p, const Objective& obj, const Trace& tr,
+double LossAndGradient(const Objective& obj, const Trace& tr,
                        std::vector<double>* dz) {
   const int width = static_cast<int>(tr.z.size() / tr.rows);
   dz->assign(tr.z.size(), 0.0);
   if (obj.loss.kind == LossKind::kMeanSquaredError) {
     double sum = 0.0;
-    const double n = static_cast<double>(tr.z.size());
+    double n = 0.0;
+    for (int r = 0; r < tr.rows; ++r) n += tr.valid[r] ? width : 0;
     for (size_t e = 0; e < tr.z.size(); ++e) {
+      if (!tr.valid[e / width]) continue;
       const double diff = tr.z[e] - obj.targets[e];
       sum += diff * diff;
       (*dz)[e] = 2.0 * diff / n;
@@ -140,13 +158,14 @@ double LossAndGradient(const Problem& p, const Objective& obj, const Trace& tr,
     return sum / n;
   }
   int labelled = 0;
-  for (int r = 0; r < tr.rows; ++r)
-    labelled += obj.labels[r] != obj.loss.ignore_index;
+  for (int r = 0; r < tr.rows; ++r) {
+    labelled += tr.valid[r] && obj.labels[r] != obj.loss.ignore_index;
+  }
   if (labelled == 0) return 0.0;
   double sum = 0.0;
   for (int r = 0; r < tr.rows; ++r) {
     const int label = obj.labels[r];
-    if (label == obj.loss.ignore_index) continue;
+    if (!tr.valid[r] || label == obj.loss.ignore_index) continue;
     const std::vector<double> prob =
         Softmax(&tr.z[static_cast<size_t>(r) * width], width);
     sum -= std::log(prob[label]);
@@ -155,7 +174,6 @@ double LossAndGradient(const Problem& p, const Objective& obj, const Trace& tr,
           (prob[j] - (j == label ? 1.0 : 0.0)) / labelled;
     }
   }
-  (void)p;
   return sum / labelled;
 }
 
@@ -166,24 +184,26 @@ std::vector<double> HeadBackward(const Problem& p,
                                  BackwardResult* out) {
   const int hd = p.config.hidden_size, o_size = p.config.output_size;
   std::vector<double> dh(static_cast<size_t>(p.seq_len) * p.batch * hd, 0.0);
-  const size_t first = (HeadFirstRow(p) - p.batch) * hd;  // in dh's indexing
-  const double* top = &tr.layers.back().h[HeadFirstRow(p) * hd];
-  if (o_size == 0) {
-    for (size_t e = 0; e < dz.size(); ++e) dh[first + e] = dz[e];
-    return dh;
-  }
-  const double* w = &p.params[layout.head_weight()];
-  double* dw = &out->d_params[layout.head_weight()];
-  double* db = &out->d_params[layout.head_bias()];
+  const std::vector<double>& top = tr.layers.back().h;
   for (int r = 0; r < tr.rows; ++r) {
+    if (!tr.valid[r]) continue;
+    // h's row source[r] is step source[r] / B - 1 in dh's [T][B] rows.
+    double* dh_row = &dh[(tr.source[r] - p.batch) * hd];
+    if (o_size == 0) {
+      for (int j = 0; j < hd; ++j)
+        dh_row[j] += dz[static_cast<size_t>(r) * hd + j];
+      continue;
+    }
+    const double* h = &top[tr.source[r] * hd];
+    const double* w = &p.params[layout.head_weight()];
+    double* dw = &out->d_params[layout.head_weight()];
+    double* db = &out->d_params[layout.head_bias()];
     for (int o = 0; o < o_size; ++o) {
       const double d = dz[static_cast<size_t>(r) * o_size + o];
       db[o] += d;
       for (int j = 0; j < hd; ++j) {
-        dw[static_cast<size_t>(o) * hd + j] +=
-            d * top[static_cast<size_t>(r) * hd + j];
-        dh[first + static_cast<size_t>(r) * hd + j] +=
-            d * w[static_cast<size_t>(o) * hd + j];
+        dw[static_cast<size_t>(o) * hd + j] += d * h[j];
+        dh_row[j] += d * w[static_cast<size_t>(o) * hd + j];
       }
     }
   }
@@ -213,6 +233,7 @@ std::vector<double> BackwardLayer(const Problem& p,
   for (int t = p.seq_len - 1; t >= 0; --t) {
     std::vector<double> dh_rec_prev(state, 0.0);
     for (int b = 0; b < batch; ++b) {
+      if (t >= Length(p, b)) continue;
       for (int j = 0; j < hd; ++j) {
         const size_t at = Idx(t, b, j, batch, hd), s = at - t * state;
         const double dh = dh_out[at] + dh_rec[s];
@@ -262,16 +283,20 @@ ForwardResult Forward(const Problem& p) {
   if (p.config.output_activation == OutputActivation::kSoftmax) {
     const int width = p.config.output_size;
     for (int r = 0; r < tr.rows; ++r) {
+      if (!tr.valid[r]) continue;  // zero past a sequence's end
       const std::vector<double> prob =
           Softmax(&tr.z[static_cast<size_t>(r) * width], width);
       std::copy(prob.begin(), prob.end(),
                 result.y.begin() + static_cast<size_t>(r) * width);
     }
   }
-  const size_t state = static_cast<size_t>(p.batch) * p.config.hidden_size;
+  const int hd = p.config.hidden_size;
   for (const LayerTrace& layer : tr.layers) {
-    result.h_n.insert(result.h_n.end(), layer.h.end() - state, layer.h.end());
-    result.c_n.insert(result.c_n.end(), layer.c.end() - state, layer.c.end());
+    for (int b = 0; b < p.batch; ++b) {
+      const size_t at = (static_cast<size_t>(Length(p, b)) * p.batch + b) * hd;
+      result.h_n.insert(result.h_n.end(), &layer.h[at], &layer.h[at] + hd);
+      result.c_n.insert(result.c_n.end(), &layer.c[at], &layer.c[at] + hd);
+    }
   }
   return result;
 }
@@ -279,7 +304,7 @@ ForwardResult Forward(const Problem& p) {
 double Loss(const Problem& p, const Objective& objective) {
   const Trace tr = RunForward(p);
   std::vector<double> dz;
-  return LossAndGradient(p, objective, tr, &dz);
+  return LossAndGradient(objective, tr, &dz);
 }
 
 BackwardResult Backward(const Problem& p, const Objective& objective) {
@@ -287,7 +312,7 @@ BackwardResult Backward(const Problem& p, const Objective& objective) {
   const Trace tr = RunForward(p);
   BackwardResult out;
   std::vector<double> dz;
-  out.loss = LossAndGradient(p, objective, tr, &dz);
+  out.loss = LossAndGradient(objective, tr, &dz);
   out.d_params.assign(layout.total_size(), 0.0);
   const size_t states =
       static_cast<size_t>(p.config.num_layers) * p.batch * p.config.hidden_size;
@@ -317,6 +342,7 @@ Problem MakeProblem(const Model& model, const Input& input) {
   p.x.assign(input.x.begin(), input.x.end());
   p.h0.assign(input.h0.begin(), input.h0.end());
   p.c0.assign(input.c0.begin(), input.c0.end());
+  p.seq_lens.assign(input.seq_lens.begin(), input.seq_lens.end());
   return p;
 }
 

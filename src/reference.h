@@ -18,6 +18,10 @@ struct Problem {
   std::vector<double> params;  // flat, in the model's parameter order
   std::vector<double> x;       // [T][B][I]
   std::vector<double> h0, c0;  // [L][B][H], or empty for zeros
+  // Per-sequence lengths, or empty when every sequence runs seq_len steps.
+  // A sequence stops at its length: its later outputs are zero and count
+  // in no loss, and its final state is the one at its own last step.
+  std::vector<int> seq_lens;
 };
 
 struct ForwardResult {

@@ -290,14 +290,23 @@ TEST(ModelForward, RejectsWrongInitialStateSizes) {
       {"input.c0", "must hold 16 values", "[L][B][H] = [2][2][4]", "got 17"}));
 }
 
-TEST(ModelForward, RejectsSequenceLengths) {
+TEST(ModelForward, RejectsSequenceLengthsOfTheWrongCountOrRange) {
   const Model model(SmallConfig(), InitOptions{1});
   const Batch batch;
-  const std::vector<int32_t> lengths = {5, 3};
+  const std::vector<int32_t> too_few(kB - 1, 1);
   Input input = batch.input();
-  input.seq_lens = lengths;
+  input.seq_lens = too_few;
   EXPECT_TRUE(ThrowsError([&] { model.Forward(input); },
-                          {"input.seq_lens must be empty"}));
+                          {"input.seq_lens", "one length per sequence"}));
+  for (int32_t bad : {0, -2, kT + 1}) {
+    std::vector<int32_t> lengths(kB, kT);
+    lengths[1] = bad;
+    input.seq_lens = lengths;
+    const std::string got = "got " + std::to_string(bad);
+    EXPECT_TRUE(ThrowsError([&] { model.Forward(input); },
+                            {"input.seq_lens[1]", "[1, input.seq_len = 5]",
+                             got.c_str()}));
+  }
 }
 
 TEST(ModelForward, RejectsNonPositiveSequenceLengthOrBatch) {

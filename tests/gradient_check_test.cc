@@ -267,6 +267,7 @@ struct Case {
   LossKind loss;    // kCrossEntropy goes with a softmax head
   bool zero_state;  // pass empty h0 and c0
   int32_t ignore_index;
+  bool varied_lengths;  // sequences of different lengths (seq_lens)
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -278,11 +279,11 @@ struct CaseData {
   Model model;
   int seq_len, batch;
   std::vector<float> x, h0, c0, values;
-  std::vector<int32_t> labels;
+  std::vector<int32_t> labels, seq_lens;
   reference::Objective objective;
 
   // Views are made on demand so that they never outlive a moved CaseData.
-  Input input() const { return Input{seq_len, batch, x, h0, c0, {}}; }
+  Input input() const { return Input{seq_len, batch, x, h0, c0, seq_lens}; }
   Target target() const {
     Target t;
     t.values = values;
@@ -308,6 +309,11 @@ CaseData MakeCase(const Case& c, uint64_t seed) {
   if (!c.zero_state) {
     s.h0 = RandomVector(states, seed + 2, -0.8f, 0.8f);
     s.c0 = RandomVector(states, seed + 3, -0.8f, 0.8f);
+  }
+  // Lengths from T down to 1 and back, so that sequences end at different
+  // steps and the longest is not first.
+  for (int b = 0; c.varied_lengths && b < c.batch; ++b) {
+    s.seq_lens.push_back(1 + (c.seq_len - 1 + 3 * b) % c.seq_len);
   }
   const int rows =
       c.steps == OutputSteps::kLastStep ? c.batch : c.seq_len * c.batch;
@@ -396,7 +402,7 @@ TEST_P(GradientCheck,
 TEST(GradientCheck, CatchesOneWrongEntry) {
   const CaseData s =
       MakeCase(Case{"wrong_entry", 3, 4, 2, 2, 3, 2, OutputSteps::kEveryStep,
-                    LossKind::kMeanSquaredError, false, -100},
+                    LossKind::kMeanSquaredError, false, -100, false},
                5);
   const reference::Problem problem = reference::MakeProblem(s.model, s.input());
   const FullGradient fd = FiniteDifferenceGradient(problem, s.objective);
@@ -444,27 +450,49 @@ TEST(GradientCheck, CatchesOneWrongEntry) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, GradientCheck,
-    ::testing::Values(
-        Case{"L1_T1_B1_NoHead_MSE_Every", 3, 2, 1, 0, 1, 1,
-             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, false, -100},
-        Case{"L1_T7_B5_Head_MSE_Last", 2, 3, 1, 2, 7, 5, OutputSteps::kLastStep,
-             LossKind::kMeanSquaredError, false, -100},
-        Case{"L1_T7_B5_NoHead_MSE_Every_ZeroState", 4, 3, 1, 0, 7, 5,
-             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, true, -100},
-        Case{"L1_T1_B5_Softmax_CE_Every", 2, 4, 1, 3, 1, 5,
-             OutputSteps::kEveryStep, LossKind::kCrossEntropy, false, -100},
-        Case{"L2_T3_B2_Head_MSE_Every_ZeroState", 5, 4, 2, 3, 3, 2,
-             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, true, -100},
-        Case{"L3_T7_B1_Softmax_CE_Every", 3, 4, 3, 5, 7, 1,
-             OutputSteps::kEveryStep, LossKind::kCrossEntropy, false, -100},
-        Case{"L3_T1_B5_Softmax_CE_Last_IgnoreClass1", 4, 3, 3, 3, 1, 5,
-             OutputSteps::kLastStep, LossKind::kCrossEntropy, false, 1},
-        Case{"L3_T7_B5_NoHead_MSE_Last", 3, 2, 3, 0, 7, 5,
-             OutputSteps::kLastStep, LossKind::kMeanSquaredError, false, -100},
-        Case{"L3_T5_B3_Softmax_CE_Every", 2, 3, 3, 4, 5, 3,
-             OutputSteps::kEveryStep, LossKind::kCrossEntropy, false, -100},
-        Case{"L3_T6_B2_Head_MSE_Last_ZeroState", 4, 3, 3, 2, 6, 2,
-             OutputSteps::kLastStep, LossKind::kMeanSquaredError, true, -100}),
+    ::testing::Values(Case{"L1_T1_B1_NoHead_MSE_Every", 3, 2, 1, 0, 1, 1,
+                           OutputSteps::kEveryStep, LossKind::kMeanSquaredError,
+                           false, -100, false},
+                      Case{"L1_T7_B5_Head_MSE_Last", 2, 3, 1, 2, 7, 5,
+                           OutputSteps::kLastStep, LossKind::kMeanSquaredError,
+                           false, -100, false},
+                      Case{"L1_T7_B5_NoHead_MSE_Every_ZeroState", 4, 3, 1, 0, 7,
+                           5, OutputSteps::kEveryStep,
+                           LossKind::kMeanSquaredError, true, -100, false},
+                      Case{"L1_T1_B5_Softmax_CE_Every", 2, 4, 1, 3, 1, 5,
+                           OutputSteps::kEveryStep, LossKind::kCrossEntropy,
+                           false, -100, false},
+                      Case{"L2_T3_B2_Head_MSE_Every_ZeroState", 5, 4, 2, 3, 3,
+                           2, OutputSteps::kEveryStep,
+                           LossKind::kMeanSquaredError, true, -100, false},
+                      Case{"L3_T7_B1_Softmax_CE_Every", 3, 4, 3, 5, 7, 1,
+                           OutputSteps::kEveryStep, LossKind::kCrossEntropy,
+                           false, -100, false},
+                      Case{"L3_T1_B5_Softmax_CE_Last_IgnoreClass1", 4, 3, 3, 3,
+                           1, 5, OutputSteps::kLastStep,
+                           LossKind::kCrossEntropy, false, 1, false},
+                      Case{"L3_T7_B5_NoHead_MSE_Last", 3, 2, 3, 0, 7, 5,
+                           OutputSteps::kLastStep, LossKind::kMeanSquaredError,
+                           false, -100, false},
+                      Case{"L3_T5_B3_Softmax_CE_Every", 2, 3, 3, 4, 5, 3,
+                           OutputSteps::kEveryStep, LossKind::kCrossEntropy,
+                           false, -100, false},
+                      Case{"L3_T6_B2_Head_MSE_Last_ZeroState", 4, 3, 3, 2, 6, 2,
+                           OutputSteps::kLastStep, LossKind::kMeanSquaredError,
+                           true, -100, false},
+                      // Sequences of different lengths (seq_lens).
+                      Case{"L2_T6_B5_Head_MSE_Every_Lengths", 3, 4, 2, 2, 6, 5,
+                           OutputSteps::kEveryStep, LossKind::kMeanSquaredError,
+                           false, -100, true},
+                      Case{"L3_T5_B4_Softmax_CE_Last_Lengths", 2, 3, 3, 3, 5, 4,
+                           OutputSteps::kLastStep, LossKind::kCrossEntropy,
+                           false, -100, true},
+                      Case{"L1_T7_B3_NoHead_MSE_Every_ZeroState_Lengths", 4, 3,
+                           1, 0, 7, 3, OutputSteps::kEveryStep,
+                           LossKind::kMeanSquaredError, true, -100, true},
+                      Case{"L2_T4_B6_Softmax_CE_Every_Lengths", 3, 5, 2, 4, 4,
+                           6, OutputSteps::kEveryStep, LossKind::kCrossEntropy,
+                           false, -100, true}),
     [](const ::testing::TestParamInfo<Case>& info) {
       return std::string(info.param.name);
     });

@@ -142,7 +142,11 @@ TEST_P(PyTorchParity, ForwardLossAndGradientsMatch) {
       f.at("h0").is_null() ? std::vector<float>() : Floats(f.at("h0"));
   const std::vector<float> c0 =
       f.at("c0").is_null() ? std::vector<float>() : Floats(f.at("c0"));
-  const Input input{seq_len, batch, x, h0, c0, {}};
+  // Packed-sequence fixtures carry each sequence's length.
+  std::vector<int32_t> seq_lens;
+  const json& lengths = c.value("seq_lens", json());
+  if (!lengths.is_null()) seq_lens = lengths.get<std::vector<int32_t>>();
+  const Input input{seq_len, batch, x, h0, c0, seq_lens};
 
   const Output out = model.Forward(input);
   const double y_err = MaxAbsDiff(out.y, Floats(f.at("y")));
@@ -213,16 +217,17 @@ TEST_P(PyTorchParity, ForwardLossAndGradientsMatch) {
   std::cout << line.str();
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, PyTorchParity,
-                         ::testing::Values("parity_l1_nohead_mse_every",
-                                           "parity_l2_identity_mse_every",
-                                           "parity_l2_softmax_ce_every",
-                                           "parity_l3_identity_mse_last",
-                                           "parity_l2_softmax_ce_last",
-                                           "parity_l2_identity_mse_every_b1"),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, PyTorchParity,
+    ::testing::Values(
+        "parity_l1_nohead_mse_every", "parity_l2_identity_mse_every",
+        "parity_l2_softmax_ce_every", "parity_l3_identity_mse_last",
+        "parity_l2_softmax_ce_last", "parity_l2_identity_mse_every_b1",
+        "parity_l2_identity_mse_every_packed",
+        "parity_l2_softmax_ce_last_packed"),
+    [](const ::testing::TestParamInfo<std::string>& info) {
+      return info.param;
+    });
 
 // Three steps of one optimizer with clipping, compared after every step.
 void CheckOptimizer(const json& f, const std::string& which,

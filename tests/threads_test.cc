@@ -106,6 +106,28 @@ TEST(Determinism, GradientsAreBitwiseTheSameForEveryThreadCount) {
   }
 }
 
+TEST(Determinism, VariableLengthTrainingIsBitwiseTheSame) {
+  Model model(Config(), InitOptions{16});
+  const int seq_len = 9, batch = 13;
+  const std::vector<float> x = RandomVector(seq_len * batch * 5, 6);
+  const std::vector<float> y = RandomVector(seq_len * batch * 3, 7);
+  std::vector<int32_t> lengths;
+  for (int b = 0; b < batch; ++b) lengths.push_back(1 + (5 * b) % seq_len);
+  Target target;
+  target.values = y;
+  std::vector<float> first;
+  for (int threads : kThreadCounts) {
+    model.set_threads(threads);
+    Gradients grads;
+    model.ComputeGradients({seq_len, batch, x, {}, {}, lengths}, target, {},
+                           &grads);
+    const Span<const float> g = grads.parameters();
+    if (first.empty()) first.assign(g.begin(), g.end());
+    EXPECT_TRUE(BitwiseEqual({g.begin(), g.end()}, first))
+        << threads << " threads";
+  }
+}
+
 TEST(Determinism, InferenceIsBitwiseTheSameForEveryThreadCount) {
   Model model(Config(), InitOptions{13});
   for (int batch : {1, 13}) {

@@ -87,17 +87,26 @@ class Net(torch.nn.Module):
                     ("head.bias", self.head.bias)]
         return out
 
-    def forward(self, x, state, last_only):
-        seq, (h_n, c_n) = (self.lstm(x, state) if state is not None else
-                           self.lstm(x))
-        top = seq[-1] if last_only else seq
+    def forward(self, x, state, last_only, lengths=None):
+        if lengths is None:
+            seq, (h_n, c_n) = self.lstm(x, state)
+            top = seq[-1] if last_only else seq
+        else:
+            # A packed batch: each sequence stops at its own length, h_n holds
+            # each one's state at its last step, and padding comes back zero.
+            packed = torch.nn.utils.rnn.pack_padded_sequence(
+                x, torch.tensor(lengths), enforce_sorted=False)
+            seq, (h_n, c_n) = self.lstm(packed, state)
+            seq, _ = torch.nn.utils.rnn.pad_packed_sequence(
+                seq, total_length=x.shape[0])
+            top = h_n[-1] if last_only else seq
         logits = self.head(top) if self.head is not None else top
         return logits, h_n, c_n
 
 
 def parity_case(name, seed, input_size, hidden_size, num_layers, output_size,
                 activation, steps, seq_len, batch, with_state,
-                ignore_index=-100, ignored_rows=()):
+                ignore_index=-100, ignored_rows=(), lengths=None):
     assert activation in ("identity", "softmax")
     assert steps in ("every", "last")
     assert activation == "identity" or output_size > 0
@@ -118,6 +127,14 @@ def parity_case(name, seed, input_size, hidden_size, num_layers, output_size,
         h0 = torch.zeros(state_shape, requires_grad=True)
         c0 = torch.zeros(state_shape, requires_grad=True)
 
+    # Rows past a sequence's end (row = t * B + b) count in no loss, and
+    # lstmkit reports their outputs as zero.
+    valid = torch.ones(rows, dtype=torch.bool)
+    if lengths is not None and steps == "every":
+        for t in range(seq_len):
+            for b in range(batch):
+                valid[t * batch + b] = t < lengths[b]
+
     targets = labels = None
     if loss_kind == "mse":
         targets = torch.randn(rows, width)
@@ -125,16 +142,19 @@ def parity_case(name, seed, input_size, hidden_size, num_layers, output_size,
         labels = torch.randint(0, width, (rows,))
         for r in ignored_rows:
             labels[r] = ignore_index
+        labels[~valid] = ignore_index
         assert (labels != ignore_index).any()
 
-    logits, h_n, c_n = net(x, (h0, c0), steps == "last")
+    logits, h_n, c_n = net(x, (h0, c0), steps == "last", lengths)
     logits = logits.reshape(rows, width)
     if loss_kind == "mse":
-        loss = torch.nn.MSELoss()(logits, targets)
+        mask = valid.to(torch.float32).unsqueeze(1)
+        loss = (((logits - targets) ** 2) * mask).sum() / (mask.sum() * width)
     else:
         loss = torch.nn.CrossEntropyLoss(ignore_index=ignore_index)(
             logits, labels)
     y = torch.softmax(logits, dim=-1) if activation == "softmax" else logits
+    y = y * valid.to(torch.float32).unsqueeze(1)
     loss.backward()
 
     return name, {
@@ -149,6 +169,7 @@ def parity_case(name, seed, input_size, hidden_size, num_layers, output_size,
             "ignore_index": ignore_index,
             "seq_len": seq_len,
             "batch": batch,
+            "seq_lens": list(lengths) if lengths is not None else None,
         },
         "parameters": {n: flat(p) for n, p in net.named()},
         "x": flat(x),
@@ -255,6 +276,11 @@ def main():
                     "last", 6, 5, True, ignored_rows=(3,)),
         parity_case("parity_l2_identity_mse_every_b1", 6, 4, 8, 2, 1,
                     "identity", "every", 7, 1, True),
+        # Packed sequences of different lengths, unsorted.
+        parity_case("parity_l2_identity_mse_every_packed", 7, 3, 5, 2, 2,
+                    "identity", "every", 6, 4, True, lengths=(3, 6, 1, 4)),
+        parity_case("parity_l2_softmax_ce_last_packed", 8, 4, 6, 2, 3,
+                    "softmax", "last", 5, 5, False, lengths=(5, 2, 4, 1, 5)),
         optimizer_case(),
     ]
     os.makedirs(OUT_DIR, exist_ok=True)

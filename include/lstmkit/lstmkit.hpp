@@ -119,7 +119,11 @@ struct Input {
   Span<const float> x;   // [T][B][I]
   Span<const float> h0;  // [L][B][H], or empty for zeros
   Span<const float> c0;  // [L][B][H], or empty for zeros
-  // Reserved for per-sequence lengths; must be empty in this version.
+  // Per-sequence lengths [B], each in [1, T], or empty when every sequence
+  // runs all T steps. A sequence stops at its length: no compute goes to
+  // its padding, its outputs past the end are zero, its final state is the
+  // one at its own last step, and its padded steps count in no loss (the
+  // mean squared error averages over the valid elements only).
   Span<const int32_t> seq_lens;
 };
 
