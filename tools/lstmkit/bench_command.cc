@@ -1,0 +1,32 @@
+// `lstmkit bench`: times one case on lstmkit and prints the contract's JSON
+// line (bench_flags.cc lists the flags, bench_report.cc the fields).
+#include <memory>
+
+#include "bench_flags.h"
+#include "bench_report.h"
+#include "commands.h"
+#include "lstmkit/lstmkit.hpp"
+#include "lstmkit_bench.h"
+
+namespace lstmkit::cli {
+
+Command AddBenchCommand(CLI::App* parent) {
+  CLI::App* app = parent->add_subcommand(
+      "bench", "Time one case on lstmkit and print one JSON line");
+  auto flags = std::make_shared<BenchFlags>();
+  AddBenchFlags(app, flags.get());
+  app->footer(app->get_footer() +
+              "\n\nlstmkit trains against the mean squared error with zero "
+              "targets; --dtype must be f32.\n");
+  return {app, [flags](CommandIo& io) {
+            const BenchCase bench_case = ParsedBenchCase(*flags);
+            const BenchResult result = RunLstmkitBench(bench_case);
+            const nlohmann::ordered_json extra = {{"target", ActiveTarget()},
+                                                  {"version", Version()}};
+            io.out << BenchJsonLine("lstmkit", bench_case, result, extra)
+                   << std::endl;
+            return kExitOk;
+          }};
+}
+
+}  // namespace lstmkit::cli

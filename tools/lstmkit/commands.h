@@ -1,0 +1,17 @@
+// Every subcommand of `lstmkit`, one function each, defined in
+// <name>_command.cc: it adds the subcommand and its flags to `parent` and
+// returns what runs it. A new subcommand adds a line here and one in the
+// list in cli.cc.
+#ifndef LSTMKIT_TOOLS_LSTMKIT_COMMANDS_H_
+#define LSTMKIT_TOOLS_LSTMKIT_COMMANDS_H_
+
+#include "cli.h"
+
+namespace lstmkit::cli {
+
+Command AddBenchCommand(CLI::App* parent);
+Command AddInfoCommand(CLI::App* parent);
+
+}  // namespace lstmkit::cli
+
+#endif  // LSTMKIT_TOOLS_LSTMKIT_COMMANDS_H_

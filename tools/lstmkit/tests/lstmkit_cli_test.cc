@@ -1,0 +1,238 @@
+// The `lstmkit bench` contract (fields, types, checksums that do not depend
+// on the thread count), the errors for bad flags, and `lstmkit info`, all
+// through the same entry point as the program, in-process.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "checksum.h"
+#include "cli.h"
+#include "sample_stats.h"
+
+namespace lstmkit::cli {
+namespace {
+
+using nlohmann::json;
+
+struct CliRun {
+  int exit_status = -1;
+  std::string out;
+  std::string err;
+};
+
+CliRun RunLstmkit(std::vector<std::string> args) {
+  args.insert(args.begin(), "lstmkit");
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  std::ostringstream out, err;
+  CliRun run;
+  run.exit_status =
+      RunCli(static_cast<int>(argv.size()), argv.data(), out, err);
+  run.out = out.str();
+  run.err = err.str();
+  return run;
+}
+
+// A case small enough for the sanitizer build, with ragged sizes.
+std::vector<std::string> TinyCase(const std::string& mode, int threads) {
+  return {"bench",
+          "--mode",
+          mode,
+          "--batch",
+          mode == "step" ? "1" : "3",
+          "--seq",
+          "5",
+          "--input",
+          "4",
+          "--hidden",
+          "7",
+          "--layers",
+          "2",
+          "--threads",
+          std::to_string(threads),
+          "--repeat",
+          "3"};
+}
+
+json BenchJson(const std::vector<std::string>& args) {
+  const CliRun run = RunLstmkit(args);
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(run.err, "");
+  EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 1)
+      << "one line expected: " << run.out;
+  return json::parse(run.out);
+}
+
+class BenchContract : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BenchContract, PrintsEveryFieldWithItsType) {
+  const std::string mode = GetParam();
+  const json report = BenchJson(TinyCase(mode, 1));
+  EXPECT_EQ(report.at("impl"), "lstmkit");
+  EXPECT_EQ(report.at("mode"), mode);
+  for (const char* field : {"median_ms", "min_ms", "max_ms", "gflops"}) {
+    ASSERT_TRUE(report.at(field).is_number()) << field;
+  }
+  EXPECT_LE(report["min_ms"].get<double>(), report["median_ms"].get<double>());
+  EXPECT_LE(report["median_ms"].get<double>(), report["max_ms"].get<double>());
+  EXPECT_GT(report["gflops"].get<double>(), 0);
+  const std::string checksum = report.at("checksum");
+  EXPECT_EQ(checksum.size(), 16u);
+  EXPECT_EQ(checksum.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(report.contains("p50_us"), mode == "step");
+  EXPECT_EQ(report.contains("p99_us"), mode == "step");
+  EXPECT_EQ(report.at("hidden"), 7);
+  EXPECT_EQ(report.at("threads"), 1);
+}
+
+TEST_P(BenchContract, ChecksumIsTheSameForEveryThreadCount) {
+  const std::string mode = GetParam();
+  const std::string one = BenchJson(TinyCase(mode, 1)).at("checksum");
+  EXPECT_EQ(BenchJson(TinyCase(mode, 2)).at("checksum"), one);
+  EXPECT_EQ(BenchJson(TinyCase(mode, 0)).at("checksum"), one);
+}
+
+TEST_P(BenchContract, ChecksumFollowsTheSeed) {
+  std::vector<std::string> args = TinyCase(GetParam(), 1);
+  const std::string first = BenchJson(args).at("checksum");
+  args.insert(args.end(), {"--seed", "2"});
+  EXPECT_NE(BenchJson(args).at("checksum"), first);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, BenchContract,
+                         ::testing::Values("step", "infer", "train"));
+
+// Outputs are recomputed from the same start at every repetition.
+TEST(BenchOutputs, ChecksumDoesNotDependOnRepeat) {
+  for (const std::string mode : {"step", "infer"}) {
+    std::vector<std::string> args = TinyCase(mode, 1);
+    args.back() = "1";  // --repeat
+    const std::string once = BenchJson(args).at("checksum");
+    args.back() = "4";
+    EXPECT_EQ(BenchJson(args).at("checksum"), once) << mode;
+  }
+}
+
+struct BadFlags {
+  std::string label;  // names the case in test lists
+  std::vector<std::string> args;
+  std::string names;  // what the message must mention
+};
+
+// ctest lists a parameterized test by its printed parameter.
+void PrintTo(const BadFlags& bad, std::ostream* out) { *out << bad.label; }
+
+class BadBenchFlags : public ::testing::TestWithParam<BadFlags> {};
+
+TEST_P(BadBenchFlags, FailWithOneLineThatNamesTheFlag) {
+  const CliRun run = RunLstmkit(GetParam().args);
+  EXPECT_EQ(run.exit_status, kExitUsage);
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  EXPECT_NE(run.err.find("error"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(GetParam().names), std::string::npos) << run.err;
+}
+
+std::vector<std::string> With(std::vector<std::string> args, size_t index,
+                              const std::string& value) {
+  args.at(index) = value;
+  return args;
+}
+
+std::vector<std::string> Without(std::vector<std::string> args,
+                                 const std::string& flag) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == flag) args.erase(args.begin() + i, args.begin() + i + 2);
+  }
+  return args;
+}
+
+std::vector<std::string> Plus(std::vector<std::string> args,
+                              std::vector<std::string> more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// Indices into TinyCase: 2 = mode, 4 = batch, 14 = threads.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadBenchFlags,
+    ::testing::Values(
+        BadFlags{"UnknownMode", With(TinyCase("infer", 1), 2, "sideways"),
+                 "--mode"},
+        BadFlags{"ZeroBatch", With(TinyCase("infer", 1), 4, "0"), "--batch"},
+        BadFlags{"WordForBatch", With(TinyCase("infer", 1), 4, "many"),
+                 "--batch"},
+        BadFlags{"StepWithBatch2", With(TinyCase("step", 1), 4, "2"),
+                 "--batch 1"},
+        BadFlags{"NegativeThreads", With(TinyCase("infer", 1), 14, "-1"),
+                 "--threads"},
+        BadFlags{"NoHidden", Without(TinyCase("infer", 1), "--hidden"),
+                 "--hidden"},
+        BadFlags{"UnknownFlag", Plus(TinyCase("infer", 1), {"--frobnicate"}),
+                 "frobnicate"},
+        BadFlags{"UnknownDtype", Plus(TinyCase("infer", 1), {"--dtype", "f64"}),
+                 "--dtype"},
+        BadFlags{"Bf16", Plus(TinyCase("infer", 1), {"--dtype", "bf16"}),
+                 "f32"},
+        BadFlags{"ZeroRepeat", Plus(TinyCase("infer", 1), {"--repeat", "0"}),
+                 "--repeat"},
+        BadFlags{"NoCommand", {}, "subcommand"},
+        BadFlags{"UnknownCommand", {"sing"}, "sing"}),
+    [](const ::testing::TestParamInfo<BadFlags>& info) {
+      return info.param.label;
+    });
+
+TEST(Help, ExplainsTheModes) {
+  const CliRun run = RunLstmkit({"bench", "--help"});
+  EXPECT_EQ(run.exit_status, 0);
+  EXPECT_NE(run.out.find("--batch must be"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("mean squared error"), std::string::npos);
+}
+
+TEST(Info, JsonDescribesTheMachine) {
+  const CliRun run = RunLstmkit({"info", "--json"});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  const json info = json::parse(run.out);
+  EXPECT_FALSE(info.at("cpu").get<std::string>().empty());
+  EXPECT_FALSE(info.at("version").get<std::string>().empty());
+  const std::vector<std::string> targets = info.at("available_targets");
+  EXPECT_NE(std::find(targets.begin(), targets.end(), info.at("target")),
+            targets.end());
+  EXPECT_GE(info.at("usable_threads").get<int>(), 1);
+  EXPECT_TRUE(info.at("caches").is_array());
+  EXPECT_FALSE(info.contains("fma_peak_gflops"));
+}
+
+TEST(Info, TextNamesTheTarget) {
+  const CliRun run = RunLstmkit({"info"});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_NE(run.out.find("target"), std::string::npos) << run.out;
+}
+
+TEST(SampleStats, MedianAndNearestRankPercentile) {
+  EXPECT_EQ(Summarize({3, 1, 2}).median, 2);
+  EXPECT_EQ(Summarize({4, 1, 3, 2}).median, 2.5);
+  std::vector<double> hundred;
+  for (int i = 100; i >= 1; --i) hundred.push_back(i);
+  EXPECT_EQ(Summarize(hundred).p99, 99);
+  EXPECT_EQ(Summarize({5}).p99, 5);
+  EXPECT_EQ(Summarize({5, 7}).min, 5);
+  EXPECT_EQ(Summarize({5, 7}).max, 7);
+}
+
+// The value from an independent implementation (Python, over the packed
+// little-endian bytes of 1.0f and -2.5f).
+TEST(Checksum, IsFnv1a64OverLittleEndianBytes) {
+  const float values[] = {1.0f, -2.5f};
+  Fnv1a64 hash;
+  hash.Add(values, 2);
+  EXPECT_EQ(hash.value(), 0x09e629ee2dfdb3f8ull);
+  EXPECT_EQ(Fnv1a64().value(), 0xcbf29ce484222325ull);
+}
+
+}  // namespace
+}  // namespace lstmkit::cli
