@@ -50,11 +50,7 @@ const KernelTable* KernelsForSetting(const char* setting) {
 
 const std::vector<const KernelTable*>& AvailableKernels() {
   static const std::vector<const KernelTable*> available = [] {
-    const int64_t supported = hwy::SupportedTargets();
-    std::vector<const KernelTable*> tables;
-    for (const KernelTable* t : CompiledKernelTables()) {
-      if ((t->target & supported) != 0) tables.push_back(t);
-    }
+    std::vector<const KernelTable*> tables = SupportedKernelTables();
     // Highway gives better targets lower bit values.
     std::sort(tables.begin(), tables.end(),
               [](const KernelTable* a, const KernelTable* b) {

@@ -237,8 +237,16 @@ inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
 // y[N] = beta * y + x[K] * B with B packed: one row of gemm_packed, summed
 // in the same order, so it gives the same bits. Two panels per pass give
 // eight independent accumulator chains.
-template <size_t P>
-HWY_INLINE void GemvPanels(int k, const float* HWY_RESTRICT x, const float* b,
+// f32 lanes from f32 weights, or from bfloat16 weights widened exactly.
+HWY_INLINE VF LoadWeights(DF d, const float* p) { return hn::LoadU(d, p); }
+HWY_INLINE VF LoadWeights(DF d, const uint16_t* p) {
+  const hn::Rebind<hwy::bfloat16_t, DF> dbf;
+  return hn::PromoteTo(
+      d, hn::LoadU(dbf, reinterpret_cast<const hwy::bfloat16_t*>(p)));
+}
+
+template <size_t P, typename TW>
+HWY_INLINE void GemvPanels(int k, const float* HWY_RESTRICT x, const TW* b,
                            size_t panel_stride, size_t pw, bool load_y,
                            float* HWY_RESTRICT y, size_t cols) {
   const DF d;
@@ -261,11 +269,11 @@ HWY_INLINE void GemvPanels(int k, const float* HWY_RESTRICT x, const float* b,
     const VF xv = hn::Set(d, x[p]);
 #pragma GCC unroll 2
     for (size_t q = 0; q < P; ++q) {
-      const float* row = b + q * panel_stride + static_cast<size_t>(p) * pw;
+      const TW* row = b + q * panel_stride + static_cast<size_t>(p) * pw;
 #pragma GCC unroll 4
       for (size_t v = 0; v < kPanelVectors; ++v) {
         acc[q * kPanelVectors + v] = hn::MulAdd(
-            xv, hn::LoadU(d, row + v * lanes), acc[q * kPanelVectors + v]);
+            xv, LoadWeights(d, row + v * lanes), acc[q * kPanelVectors + v]);
       }
     }
   }
@@ -274,8 +282,9 @@ HWY_INLINE void GemvPanels(int k, const float* HWY_RESTRICT x, const float* b,
   if (!full) std::memcpy(y, edge, cols * sizeof(float));
 }
 
-inline void GemvPacked(int n, int k, const float* x, const PackedPanels& b,
-                       float beta, float* y) {
+template <typename Panels>
+inline void GemvPanelsOf(int n, int k, const float* x, const Panels& b,
+                         float beta, float* y) {
   const size_t pw = b.panel_width;
   const size_t panel_stride = static_cast<size_t>(b.k) * pw;
   const bool load_y = beta != 0.0f;
@@ -289,6 +298,16 @@ inline void GemvPacked(int n, int k, const float* x, const PackedPanels& b,
     GemvPanels<1>(k, x, b.panel(panel), panel_stride, pw, load_y,
                   y + panel * pw, cols);
   }
+}
+
+inline void GemvPacked(int n, int k, const float* x, const PackedPanels& b,
+                       float beta, float* y) {
+  GemvPanelsOf(n, k, x, b, beta, y);
+}
+
+inline void GemvPackedBF16(int n, int k, const float* x,
+                           const PackedPanelsBF16& b, float beta, float* y) {
+  GemvPanelsOf(n, k, x, b, beta, y);
 }
 
 }  // namespace lstmkit::kernels::HWY_NAMESPACE

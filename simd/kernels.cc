@@ -21,6 +21,7 @@ const KernelTable* GetKernelTable() {
     t.gemm_packed = &GemmPacked;
     t.gemm = &Gemm;
     t.gemv_packed = &GemvPacked;
+    t.gemv_packed_bf16 = &GemvPackedBF16;
     t.lstm_step = &LstmStep;
     t.lstm_cell_backward = &LstmCellBackward;
     t.sigmoid = &SigmoidArray;
@@ -34,20 +35,35 @@ const KernelTable* GetKernelTable() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <algorithm>
+
 namespace lstmkit::kernels {
 
 HWY_EXPORT(GetKernelTable);
 
-// Every compiled target's table, from the dispatch table's per-target
-// entries. Entry 0 is Highway's own initializer, which would change the
-// process-wide chosen target; it is skipped.
-std::vector<const KernelTable*> CompiledKernelTables() {
+// The table of every compiled target this CPU supports, from the dispatch
+// table's per-target entries. A target's own code may only run on a CPU
+// that supports it (the compiler is free to use its instructions anywhere,
+// even to build the table), so unsupported entries are never called.
+// Entry 0 is Highway's own initializer, which would change the
+// process-wide chosen target; it is never called either.
+std::vector<const KernelTable*> SupportedKernelTables() {
+  const auto& dispatch = HWY_DISPATCH_TABLE(GetKernelTable);
+  const int64_t supported = hwy::SupportedTargets();
   std::vector<const KernelTable*> tables;
-  const size_t entries = sizeof(HWY_DISPATCH_TABLE(GetKernelTable)) /
-                         sizeof(HWY_DISPATCH_TABLE(GetKernelTable)[0]);
-  for (size_t i = 1; i < entries; ++i) {
-    if (HWY_DISPATCH_TABLE(GetKernelTable)[i] != nullptr) {
-      tables.push_back(HWY_DISPATCH_TABLE(GetKernelTable)[i]());
+  for (int bit = 0; bit < 63; ++bit) {
+    const int64_t target = int64_t{1} << bit;
+    if ((supported & target) == 0) continue;
+    const int64_t chosen = (target == HWY_SCALAR || target == HWY_EMU128)
+                               ? HWY_CHOSEN_TARGET_MASK_SCALAR
+                               : HWY_CHOSEN_TARGET_SHIFT(target);
+    if ((chosen & HWY_CHOSEN_TARGET_MASK_TARGETS & ~int64_t{1}) == 0) continue;
+    const size_t index =
+        hwy::Num0BitsBelowLS1Bit_Nonzero64(static_cast<uint64_t>(chosen));
+    if (dispatch[index] == nullptr) continue;
+    const KernelTable* table = dispatch[index]();
+    if (std::find(tables.begin(), tables.end(), table) == tables.end()) {
+      tables.push_back(table);
     }
   }
   return tables;

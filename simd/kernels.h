@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,55 @@ struct PackedB {
   }
 };
 
+// bfloat16 bits of x, rounded to nearest, ties to even (a plain truncation,
+// which Highway's DemoteTo does, would bias every weight toward zero). NaN
+// stays NaN.
+inline uint16_t RoundToBF16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (bits >> 16) | 0x0040u;
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+inline float WidenBF16(uint16_t bits) {
+  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float x;
+  std::memcpy(&x, &wide, sizeof(x));
+  return x;
+}
+
+// Panels of bfloat16 weights, laid out as PackedB: half the bytes to read in
+// the batch-1 kernels, which are bound by how fast weights arrive.
+struct PackedPanelsBF16 {
+  const uint16_t* data = nullptr;
+  int k = 0;
+  int n = 0;
+  int panel_width = 0;
+
+  int panels() const { return (n + panel_width - 1) / panel_width; }
+  const uint16_t* panel(int p) const {
+    return data + static_cast<size_t>(p) * k * panel_width;
+  }
+};
+
+struct PackedBF16 {
+  int k = 0;
+  int n = 0;
+  int panel_width = 0;
+  std::vector<uint16_t> data;
+
+  int panels() const { return (n + panel_width - 1) / panel_width; }
+  const uint16_t* panel(int p) const {
+    return data.data() + static_cast<size_t>(p) * k * panel_width;
+  }
+  PackedPanelsBF16 Panels(int first_panel, int count) const {
+    const int first_col = first_panel * panel_width;
+    const int cols = std::min(n - first_col, count * panel_width);
+    return {panel(first_panel), k, std::max(cols, 0), panel_width};
+  }
+};
+
 // One forward step of an LSTM layer for a batch, fused: the recurrent GEMM
 // for one panel (i, f, g, o of `lanes` units) is followed, still in
 // registers, by the gate tail.
@@ -91,6 +141,9 @@ struct LstmStepArgs {
   int hidden = 0;
   const float* h_prev = nullptr;  // [B][H]
   const PackedB* w_hh = nullptr;  // K = H, N = 4H gate-interleaved, padded
+  // When set, W_hh is read from these bfloat16 panels instead (the same
+  // values: w_hh then holds them rounded).
+  const PackedBF16* w_hh_bf16 = nullptr;
   // The panels (groups of `lanes` hidden units) this call computes; the
   // rest of c, h and gates is left alone. -1: through the last panel.
   int first_panel = 0;
@@ -143,14 +196,17 @@ struct KernelTable {
   // y[N] = beta * y + x[K] * B, bitwise equal to gemm_packed with M = 1.
   void (*gemv_packed)(int n, int k, const float* x, const PackedPanels& b,
                       float beta, float* y);
+  // The same with bfloat16 B, widened exactly to f32 before each FMA.
+  void (*gemv_packed_bf16)(int n, int k, const float* x,
+                           const PackedPanelsBF16& b, float beta, float* y);
   void (*lstm_step)(const LstmStepArgs& args);
   void (*lstm_cell_backward)(const LstmCellBackwardArgs& args);
   void (*sigmoid)(const float* in, float* out, size_t n);
   void (*tanh)(const float* in, float* out, size_t n);
 };
 
-// Every target compiled in, whether this CPU supports it or not.
-std::vector<const KernelTable*> CompiledKernelTables();
+// Every target compiled in that this CPU supports, in no particular order.
+std::vector<const KernelTable*> SupportedKernelTables();
 // Every target compiled in and supported by this CPU, best first.
 const std::vector<const KernelTable*>& AvailableKernels();
 // The kernels in use: the best available, or what LSTMKIT_TARGET or
@@ -168,6 +224,24 @@ bool SelectKernels(const std::string& name);
 Blocking DefaultBlocking(const KernelTable& kernels);
 // Candidate tile shapes (mr, nr) a tuner may choose from for a target.
 std::vector<Blocking> TileCandidates(const KernelTable& kernels);
+
+// Packs B [K][N] as bfloat16 panels, rounding each element.
+template <class Get>
+void PackPanelsBF16(int k, int n, int panel_width, Get get, PackedBF16* out) {
+  out->k = k;
+  out->n = n;
+  out->panel_width = panel_width;
+  out->data.resize(static_cast<size_t>(out->panels()) * k * panel_width);
+  uint16_t* dst = out->data.data();
+  for (int p = 0; p < out->panels(); ++p) {
+    for (int kk = 0; kk < k; ++kk) {
+      for (int j = 0; j < panel_width; ++j) {
+        const int col = p * panel_width + j;
+        *dst++ = col < n ? RoundToBF16(get(kk, col)) : 0;
+      }
+    }
+  }
+}
 
 // Packs B [K][N] with an element getter; get(k, n) returns B's element.
 template <class Get>

@@ -9,9 +9,12 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "activations-inl.h"
+#include "gemm-inl.h"
 #include "hwy/highway.h"
 #include "kernels.h"
 
@@ -45,12 +48,24 @@ constexpr size_t kVectorRegisters = 32;
 constexpr size_t kVectorRegisters = 16;
 #endif
 
+template <typename TW>
+const TW* WeightPanel(const LstmStepArgs& args, int panel);
+template <>
+inline const float* WeightPanel<float>(const LstmStepArgs& args, int panel) {
+  return args.w_hh->panel(panel);
+}
+template <>
+inline const uint16_t* WeightPanel<uint16_t>(const LstmStepArgs& args,
+                                             int panel) {
+  return args.w_hh_bf16->panel(panel);
+}
+
 // MR batch rows of one panel: the recurrent GEMM adds h_prev W_hh^T to the
 // pre-activations, V gate vectors at a time (all four when the registers
 // allow, else i, f then g, o, the first pair parked in the gate rows, which
 // stay in L1), then c = f * c_prev + i * g and h = o * tanh(c) from the
 // registers.
-template <size_t MR, size_t V>
+template <size_t MR, size_t V, typename TW>
 HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
   using D = hn::ScalableTag<float>;
   using Vec = hn::Vec<D>;
@@ -73,11 +88,11 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
             hn::LoadU(d, gates + r * args.gate_stride + (q0 + v) * lanes);
       }
     }
-    const float* w = args.w_hh->panel(panel) + q0 * lanes;
+    const TW* w = WeightPanel<TW>(args, panel) + q0 * lanes;
     for (size_t k = 0; k < hidden; ++k) {
       Vec wv[V];
 #pragma GCC unroll 4
-      for (size_t v = 0; v < V; ++v) wv[v] = hn::LoadU(d, w + v * lanes);
+      for (size_t v = 0; v < V; ++v) wv[v] = LoadWeights(d, w + v * lanes);
 #pragma GCC unroll 8
       for (size_t r = 0; r < MR; ++r) {
         const Vec hv = hn::Set(d, h_prev[r * hidden + k]);
@@ -132,13 +147,20 @@ constexpr size_t StepVectors() {
   return MR * kPanelVectors + kPanelVectors + 1 <= kVectorRegisters ? 4 : 2;
 }
 
+using StepTileFn = void (*)(const LstmStepArgs&, int, int);
+
+template <typename TW, size_t... R>
+constexpr std::array<StepTileFn, sizeof...(R)> MakeStepTiles(
+    std::index_sequence<R...>) {
+  return {&LstmStepTile<R + 1, StepVectors<R + 1>(), TW>...};
+}
+
 inline void LstmStep(const LstmStepArgs& args) {
-  using TileFn = void (*)(const LstmStepArgs&, int, int);
-  static constexpr TileFn kTiles[kMaxTileRows] = {
-      &LstmStepTile<1, StepVectors<1>()>, &LstmStepTile<2, StepVectors<2>()>,
-      &LstmStepTile<3, StepVectors<3>()>, &LstmStepTile<4, StepVectors<4>()>,
-      &LstmStepTile<5, StepVectors<5>()>, &LstmStepTile<6, StepVectors<6>()>,
-      &LstmStepTile<7, StepVectors<7>()>, &LstmStepTile<8, StepVectors<8>()>};
+  static constexpr auto kF32 =
+      MakeStepTiles<float>(std::make_index_sequence<kMaxTileRows>());
+  static constexpr auto kBF16 =
+      MakeStepTiles<uint16_t>(std::make_index_sequence<kMaxTileRows>());
+  const auto& kTiles = args.w_hh_bf16 != nullptr ? kBF16 : kF32;
   // Panels outside: one panel of W_hh (H x 4 vectors) stays in L1/L2
   // while every row block uses it; the whole matrix would not.
   const int end = args.panel_count < 0 ? args.w_hh->panels()

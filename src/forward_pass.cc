@@ -58,6 +58,7 @@ void ForwardLayer(const Model::Impl& model, int layer,
   kernels::LstmStepArgs base;
   base.hidden = hidden;
   base.w_hh = &weights.w_hh;
+  base.w_hh_bf16 = packed.w_hh_bf16(layer);
   base.gate_stride = gate_width;
   base.store_gates = training;
   const int panels = packed.gates.panels();

@@ -253,7 +253,18 @@ Span<const float> Model::parameters() const { return impl_->params; }
 
 void Model::parameters_changed() {
   internal::PackWeights(impl_->config, *impl_->layout, impl_->params,
+                        impl_->precision == WeightPrecision::kBF16,
                         &impl_->packed);
 }
+
+void Model::set_weight_precision(WeightPrecision precision) {
+  Require(
+      precision == WeightPrecision::kF32 || precision == WeightPrecision::kBF16,
+      "precision must be WeightPrecision::kF32 or kBF16");
+  impl_->precision = precision;
+  parameters_changed();
+}
+
+WeightPrecision Model::weight_precision() const { return impl_->precision; }
 
 }  // namespace lstmkit

@@ -22,6 +22,7 @@ struct Model::Impl {
   // threads at once.
   std::shared_ptr<const internal::Threads> threads;
   int requested_threads = 0;
+  WeightPrecision precision = WeightPrecision::kF32;
 
   const float* param(size_t offset) const { return params.data() + offset; }
   internal::GemmContext gemm() const {

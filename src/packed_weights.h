@@ -43,6 +43,9 @@ struct PackedLayer {
   kernels::PackedB w_ih_rows;  // K = gate columns, N = I_k: dA W_ih
   kernels::PackedB w_hh_rows;  // K = gate columns, N = H: dA W_hh
   std::vector<float> bias;     // b_ih + b_hh, gate-interleaved
+  // With bfloat16 weights: the batch-1 kernels' copies (empty otherwise).
+  kernels::PackedBF16 w_ih_bf16;
+  kernels::PackedBF16 w_hh_bf16;
 };
 
 struct PackedWeights {
@@ -52,11 +55,19 @@ struct PackedWeights {
   std::vector<PackedLayer> layers;
   kernels::PackedB head;       // K = H, N = O: h W_head^T
   kernels::PackedB head_rows;  // K = O, N = H: dY W_head
+  kernels::PackedBF16 head_bf16;
+  bool bf16 = false;  // weights rounded to bfloat16 everywhere
+
+  const kernels::PackedBF16* w_hh_bf16(int layer) const {
+    return bf16 ? &layers[layer].w_hh_bf16 : nullptr;
+  }
 };
 
-// Packs every weight of `params` for the active kernels.
+// Packs every weight of `params` for the active kernels, rounded to
+// bfloat16 when `bf16`.
 void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
-                 const std::vector<float>& params, PackedWeights* packed);
+                 const std::vector<float>& params, bool bf16,
+                 PackedWeights* packed);
 
 }  // namespace lstmkit::internal
 

@@ -109,13 +109,19 @@ void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
     const kernels::PackedPanels w_ih = w.w_ih.Panels(first, count);
     float* gates = s.gates.data() + static_cast<size_t>(first) * pw;
     std::copy_n(w.bias.data() + static_cast<size_t>(first) * pw, w_ih.n, gates);
-    kt.gemv_packed(w_ih.n, m.layout->layer_input_size(layer), in, w_ih, 1.0f,
-                   gates);
+    const int in_size = m.layout->layer_input_size(layer);
+    if (packed.bf16) {
+      kt.gemv_packed_bf16(w_ih.n, in_size, in, w.w_ih_bf16.Panels(first, count),
+                          1.0f, gates);
+    } else {
+      kt.gemv_packed(w_ih.n, in_size, in, w_ih, 1.0f, gates);
+    }
     kernels::LstmStepArgs step;
     step.batch = 1;
     step.hidden = s.hidden;
     step.h_prev = s.h_state(current, layer);
     step.w_hh = &w.w_hh;
+    step.w_hh_bf16 = packed.w_hh_bf16(layer);
     step.first_panel = first;
     step.panel_count = count;
     step.gates = s.gates.data();
@@ -140,7 +146,13 @@ void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
   const kernels::PackedPanels head = packed.head.Panels(first, count);
   if (head.n <= 0) return;
   std::copy_n(m.param(m.layout->head_bias()) + begin, head.n, y_t + begin);
-  kt.gemv_packed(head.n, s.hidden, top, head, 1.0f, y_t + begin);
+  if (packed.bf16) {
+    kt.gemv_packed_bf16(head.n, s.hidden, top,
+                        packed.head_bf16.Panels(first, count), 1.0f,
+                        y_t + begin);
+  } else {
+    kt.gemv_packed(head.n, s.hidden, top, head, 1.0f, y_t + begin);
+  }
 }
 
 // Panels of each phase's output: gate panels for the layers (the same

@@ -20,11 +20,11 @@
 namespace lstmkit::kernels::testing_support {
 
 const KernelTable& TableFor(int64_t target) {
-  for (const KernelTable* t : CompiledKernelTables()) {
+  for (const KernelTable* t : SupportedKernelTables()) {
     if (t->target == target) return *t;
   }
   ADD_FAILURE() << "the library has no kernels for " << hwy::TargetName(target);
-  return *CompiledKernelTables().front();
+  return *SupportedKernelTables().front();
 }
 
 constexpr int kRaggedSizes[] = {1, 3, 17, 63, 129};
@@ -188,6 +188,82 @@ void TestGemmMatchesReferenceForAnyBlocking() {
                             GemmCase{129, 63, 300, true, false}}) {
     CheckGemmCase(kt, g, true, 1.0f, blockings);
     CheckGemmCase(kt, g, false, 0.0f, blockings);
+  }
+}
+
+// The bfloat16 kernels must give exactly what the f32 kernels give on the
+// widened weights.
+void TestBF16KernelsMatchF32OnWidenedWeights() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  const int pw = kPanelVectors * kt.lanes;
+  for (int n : kRaggedSizes) {
+    for (int k : kRaggedSizes) {
+      const auto w = RandomVector(static_cast<size_t>(k) * n, 41);
+      auto get = [&](int kk, int nn) {
+        return w[static_cast<size_t>(kk) * n + nn];
+      };
+      PackedBF16 half;
+      PackPanelsBF16(k, n, pw, get, &half);
+      PackedB widened;
+      PackPanels(
+          k, n, pw,
+          [&](int kk, int nn) { return WidenBF16(RoundToBF16(get(kk, nn))); },
+          &widened);
+      const auto x = RandomVector(k, 42);
+      std::vector<float> y_half(n + 1, kCanary), y_full(n + 1, kCanary);
+      kt.gemv_packed_bf16(n, k, x.data(), half.Panels(0, half.panels()), 0.0f,
+                          y_half.data());
+      kt.gemv_packed(n, k, x.data(), widened, 0.0f, y_full.data());
+      ASSERT_EQ(y_half, y_full) << kt.name << " n=" << n << " k=" << k;
+      ASSERT_EQ(y_half.back(), kCanary);
+    }
+  }
+  for (int hidden : kRaggedSizes) {
+    for (int batch : {1, 3, 7}) {
+      const int lanes = kt.lanes;
+      const int width = (hidden + lanes - 1) / lanes * kPanelVectors * lanes;
+      const auto w = RandomVector(static_cast<size_t>(hidden) * width, 43);
+      auto get = [&](int kk, int nn) {
+        return w[static_cast<size_t>(kk) * width + nn];
+      };
+      PackedBF16 half;
+      PackPanelsBF16(hidden, width, pw, get, &half);
+      PackedB widened;
+      PackPanels(
+          hidden, width, pw,
+          [&](int kk, int nn) { return WidenBF16(RoundToBF16(get(kk, nn))); },
+          &widened);
+      const auto h_prev = RandomVector(static_cast<size_t>(batch) * hidden, 44);
+      const auto c_prev = RandomVector(h_prev.size(), 45);
+      const auto gates = RandomVector(static_cast<size_t>(batch) * width, 46);
+      std::vector<float> out[2][4];
+      for (int use_half = 0; use_half < 2; ++use_half) {
+        std::vector<float> g = gates;
+        std::vector<float> c(h_prev.size()), h(h_prev.size()),
+            tc(h_prev.size());
+        LstmStepArgs args;
+        args.batch = batch;
+        args.hidden = hidden;
+        args.h_prev = h_prev.data();
+        args.w_hh = &widened;
+        args.w_hh_bf16 = use_half ? &half : nullptr;
+        args.gates = g.data();
+        args.gate_stride = width;
+        args.c_prev = c_prev.data();
+        args.c = c.data();
+        args.h = h.data();
+        args.tanh_c = tc.data();
+        args.mr = std::min(batch, 6);
+        kt.lstm_step(args);
+        out[use_half][0] = g;
+        out[use_half][1] = c;
+        out[use_half][2] = h;
+        out[use_half][3] = tc;
+      }
+      for (int i = 0; i < 4; ++i) {
+        ASSERT_EQ(out[0][i], out[1][i]) << kt.name << " H=" << hidden;
+      }
+    }
   }
 }
 
@@ -437,6 +513,7 @@ HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmMatchesReferenceForAnyBlocking);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestActivationsAccuracyAndSpecialValues);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestBF16KernelsMatchF32OnWidenedWeights);
 
 }  // namespace lstmkit::kernels
 #endif  // HWY_ONCE

@@ -104,6 +104,8 @@ struct ModelConfig {
   float dropout = 0.0f;
 };
 
+enum class WeightPrecision { kF32, kBF16 };
+
 struct InitOptions {
   uint64_t seed = 0;  // the same seed gives the same parameters, everywhere
   // PyTorch draws every parameter from U(-1/sqrt(H), 1/sqrt(H)). With this
@@ -201,6 +203,14 @@ class LSTMKIT_API Model {
   // same for every thread count.
   void set_threads(int threads);
   int threads() const;
+
+  // The precision the model computes with. kBF16 rounds every weight
+  // matrix to bfloat16 (to nearest, ties to even) for all passes, halving
+  // the bytes the batch-1 paths read; biases, activations, states and
+  // accumulation stay float32. The parameters themselves (parameters(),
+  // the optimizer's updates, saved files) stay float32.
+  void set_weight_precision(WeightPrecision precision);
+  WeightPrecision weight_precision() const;
 
   // O: the size of one step's output (output_size, or hidden_size without a
   // head).
