@@ -96,12 +96,12 @@ void BM_LstmStep(benchmark::State& state) {
   kernels::LstmStepArgs args;
   args.batch = batch;
   args.hidden = hidden;
-  args.h_prev = h_prev.data();
+  args.h_prev = kernels::StateRows::Contiguous(h_prev.data(), hidden);
   args.w_hh = &w;
   args.gates = gates.data();
   args.gate_stride = gate_stride;
   args.store_gates = false;
-  args.c_prev = c_prev.data();
+  args.c_prev = kernels::StateRows::Contiguous(c_prev.data(), hidden);
   args.c = c.data();
   args.h = h.data();
   args.mr = batch == 1 ? 1 : DefaultBlocking(kt).mr;
@@ -158,7 +158,7 @@ void BM_LstmCellBackward(benchmark::State& state) {
   args.hidden = hidden;
   args.gates = gates.data();
   args.gate_stride = width;
-  args.c_prev = c_prev.data();
+  args.c_prev = kernels::StateRows::Contiguous(c_prev.data(), hidden);
   args.tanh_c = tanh_c.data();
   args.dh_above = dh_above.data();
   args.dh_recurrent = dh_rec.data();

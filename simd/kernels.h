@@ -136,11 +136,29 @@ struct PackedBF16 {
 // One forward step of an LSTM layer for a batch, fused: the recurrent GEMM
 // for one panel (i, f, g, o of `lanes` units) is followed, still in
 // registers, by the gate tail.
+// Rows of the previous state: row b < split is first + b * stride, the
+// rest come from rest + b * stride. A reverse direction over sequences of
+// different lengths needs this: at the step where a sequence ends, its
+// reverse pass starts from its initial state while the others continue.
+struct StateRows {
+  const float* first = nullptr;
+  const float* rest = nullptr;
+  int split = 1 << 30;
+  int stride = 0;
+
+  static StateRows Contiguous(const float* rows, int stride) {
+    return {rows, nullptr, 1 << 30, stride};
+  }
+  const float* row(int b) const {
+    return (b < split ? first : rest) + static_cast<ptrdiff_t>(b) * stride;
+  }
+};
+
 struct LstmStepArgs {
   int batch = 0;
-  int hidden = 0;
-  const float* h_prev = nullptr;  // [B][H]
-  const PackedB* w_hh = nullptr;  // K = H, N = 4H gate-interleaved, padded
+  int hidden = 0;                 // H: units; the GEMM's depth is w_hh->k
+  StateRows h_prev;               // B rows of w_hh->k values
+  const PackedB* w_hh = nullptr;  // K = P, N = 4H gate-interleaved, padded
   // When set, W_hh is read from these bfloat16 panels instead (the same
   // values: w_hh then holds them rounded).
   const PackedBF16* w_hh_bf16 = nullptr;
@@ -154,11 +172,12 @@ struct LstmStepArgs {
   float* gates = nullptr;
   int gate_stride = 0;
   bool store_gates = true;
-  const float* c_prev = nullptr;  // [B][H]
-  float* c = nullptr;             // [B][H]
-  float* h = nullptr;             // [B][H]
-  float* tanh_c = nullptr;        // [B][H], or null when not needed
-  int mr = 1;                     // rows per tile
+  StateRows c_prev;         // B rows of H values
+  float* c = nullptr;       // [B][H]
+  float* h = nullptr;       // B rows of H values, h_stride apart
+  int h_stride = 0;         // 0: H
+  float* tanh_c = nullptr;  // [B][H], or null when not needed
+  int mr = 1;               // rows per tile
 };
 
 // The gate tail backward for one step: from dL/dh (dh_above + dh_recurrent)
@@ -169,10 +188,11 @@ struct LstmCellBackwardArgs {
   int hidden = 0;
   const float* gates = nullptr;  // activations, [B][gate_stride]
   int gate_stride = 0;
-  const float* c_prev = nullptr;        // [B][H]
+  StateRows c_prev;                     // B rows of H values
   const float* tanh_c = nullptr;        // [B][H]
-  const float* dh_above = nullptr;      // [B][H]
-  const float* dh_recurrent = nullptr;  // [B][H]
+  const float* dh_above = nullptr;      // B rows, dh_above_stride apart
+  int dh_above_stride = 0;              // 0: H
+  const float* dh_recurrent = nullptr;  // [B][H], or null for none
   float* dc_carry = nullptr;            // [B][H], in and out
   float* d_gates = nullptr;             // [B][gate_stride]
   // The panels of hidden units this call computes; -1: through the last.

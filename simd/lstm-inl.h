@@ -72,12 +72,16 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
   const D d;
   const size_t lanes = hn::Lanes(d);
   const size_t hidden = args.hidden;
+  const size_t depth = args.w_hh->k;
   const size_t panel_floats = kPanelVectors * lanes;
   const size_t unit = panel * lanes;
   const size_t units = std::min(lanes, hidden - unit);
+  const size_t h_stride = args.h_stride > 0 ? args.h_stride : hidden;
   float* gates = args.gates + static_cast<size_t>(row) * args.gate_stride +
                  panel * panel_floats;
-  const float* h_prev = args.h_prev + static_cast<size_t>(row) * hidden;
+  const float* h_prev[MR];
+#pragma GCC unroll 8
+  for (size_t r = 0; r < MR; ++r) h_prev[r] = args.h_prev.row(row + r);
   Vec acc[MR][V];
   for (size_t q0 = 0; q0 < kPanelVectors; q0 += V) {
 #pragma GCC unroll 8
@@ -89,13 +93,13 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
       }
     }
     const TW* w = WeightPanel<TW>(args, panel) + q0 * lanes;
-    for (size_t k = 0; k < hidden; ++k) {
+    for (size_t k = 0; k < depth; ++k) {
       Vec wv[V];
 #pragma GCC unroll 4
       for (size_t v = 0; v < V; ++v) wv[v] = LoadWeights(d, w + v * lanes);
 #pragma GCC unroll 8
       for (size_t r = 0; r < MR; ++r) {
-        const Vec hv = hn::Set(d, h_prev[r * hidden + k]);
+        const Vec hv = hn::Set(d, h_prev[r][k]);
 #pragma GCC unroll 4
         for (size_t v = 0; v < V; ++v) {
           acc[r][v] = hn::MulAdd(hv, wv[v], acc[r][v]);
@@ -123,11 +127,13 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
     const Vec g = VecTanh(d, pre(2));
     const Vec o = VecSigmoid(d, pre(3));
     const size_t state = (row + r) * hidden + unit;
-    const Vec c_prev = LoadPartial(d, args.c_prev + state, units);
+    const Vec c_prev = LoadPartial(
+        d, args.c_prev.row(row + static_cast<int>(r)) + unit, units);
     const Vec c = hn::MulAdd(f, c_prev, hn::Mul(i, g));
     const Vec tanh_c = VecTanh(d, c);
     StorePartial(c, d, args.c + state, units);
-    StorePartial(hn::Mul(o, tanh_c), d, args.h + state, units);
+    StorePartial(hn::Mul(o, tanh_c), d, args.h + (row + r) * h_stride + unit,
+                 units);
     if (args.tanh_c != nullptr) {
       StorePartial(tanh_c, d, args.tanh_c + state, units);
     }
@@ -182,6 +188,8 @@ inline void LstmCellBackward(const LstmCellBackwardArgs& args) {
   const size_t panels = (hidden + lanes - 1) / lanes;
   const size_t first = args.first_panel;
   const size_t end = args.panel_count < 0 ? panels : first + args.panel_count;
+  const size_t above_stride =
+      args.dh_above_stride > 0 ? args.dh_above_stride : hidden;
   for (int b = 0; b < args.batch; ++b) {
     const size_t row = static_cast<size_t>(b) * args.gate_stride;
     const float* gates = args.gates + row + first * panel_floats;
@@ -189,19 +197,23 @@ inline void LstmCellBackward(const LstmCellBackwardArgs& args) {
     for (size_t unit = first * lanes; unit < end * lanes; unit += lanes) {
       const size_t n = std::min(lanes, hidden - unit);
       const size_t s = b * hidden + unit;
+      const float* above = args.dh_above + b * above_stride + unit;
       const auto i = hn::LoadU(d, gates);
       const auto f = hn::LoadU(d, gates + lanes);
       const auto g = hn::LoadU(d, gates + 2 * lanes);
       const auto o = hn::LoadU(d, gates + 3 * lanes);
       const auto tc = LoadPartial(d, args.tanh_c + s, n);
-      const auto dh = hn::Add(LoadPartial(d, args.dh_above + s, n),
-                              LoadPartial(d, args.dh_recurrent + s, n));
+      const auto dh = args.dh_recurrent == nullptr
+                          ? LoadPartial(d, above, n)
+                          : hn::Add(LoadPartial(d, above, n),
+                                    LoadPartial(d, args.dh_recurrent + s, n));
       const auto dh_o = hn::Mul(dh, o);
       const auto dc = hn::Add(hn::Mul(dh_o, hn::Sub(one, hn::Mul(tc, tc))),
                               LoadPartial(d, args.dc_carry + s, n));
       const auto d_i = hn::Mul(hn::Mul(dc, g), hn::Mul(i, hn::Sub(one, i)));
-      const auto d_f = hn::Mul(hn::Mul(dc, LoadPartial(d, args.c_prev + s, n)),
-                               hn::Mul(f, hn::Sub(one, f)));
+      const auto c_prev = LoadPartial(d, args.c_prev.row(b) + unit, n);
+      const auto d_f =
+          hn::Mul(hn::Mul(dc, c_prev), hn::Mul(f, hn::Sub(one, f)));
       const auto d_g = hn::Mul(hn::Mul(dc, i), hn::Sub(one, hn::Mul(g, g)));
       const auto d_o = hn::Mul(hn::Mul(dh, tc), hn::Mul(o, hn::Sub(one, o)));
       hn::StoreU(d_i, d, d_gates);

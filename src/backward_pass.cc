@@ -13,79 +13,302 @@ namespace lstmkit::internal {
 
 namespace {
 
-struct LayerGradients {
-  float* w_ih;
-  float* w_hh;
-  float* b_ih;
-  float* b_hh;
+// The widths of one layer's pieces.
+struct LayerShape {
+  int hidden;  // H
+  int state;   // P
+  int dirs;    // D
+  int in;      // I_k
+  bool projected() const { return state != hidden; }
+  int out_width() const { return dirs * state; }
 };
 
-LayerGradients LayerSlices(const ParameterLayout& layout, int layer,
-                           float* d_params) {
-  return {d_params + layout.weight_ih(layer),
-          d_params + layout.weight_hh(layer), d_params + layout.bias_ih(layer),
-          d_params + layout.bias_hh(layer)};
+LayerShape ShapeOf(const Model::Impl& model, int layer) {
+  const ParameterLayout& layout = *model.layout;
+  return {model.config.hidden_size, layout.state_width(), layout.directions(),
+          layout.layer_input_size(layer)};
 }
 
-// The head's share: its parameter gradients, and dL/dh for its input rows.
+// The rows a step of a direction continued from (see forward_pass.cc).
+kernels::StateRows PreviousRows(const SequenceLayout& seq, const float* buffer,
+                                int stride, int dir, int t) {
+  const size_t batch = seq.batch();
+  if (dir == 0) {
+    const size_t prev = t == 0 ? 0 : batch + seq.offset(t - 1);
+    return kernels::StateRows::Contiguous(buffer + prev * stride, stride);
+  }
+  if (t == seq.seq_len() - 1) {
+    return kernels::StateRows::Contiguous(buffer, stride);
+  }
+  return {buffer + (batch + seq.offset(t + 1)) * stride, buffer,
+          seq.rows(t + 1), stride};
+}
+
+// Rows of step t of a reverse direction that started there from their
+// initial state: [rows(t + 1), rows(t)).
+std::pair<int, int> StartingRows(const SequenceLayout& seq, int t) {
+  const int later = t + 1 < seq.seq_len() ? seq.rows(t + 1) : 0;
+  return {later, seq.rows(t)};
+}
+
+// The head's share: its parameter gradients, and dL/d(input row).
 void ComputeHeadRows(const Model::Impl& model, const ForwardTrace& trace,
                      const float* d_output, float* d_params, float* d_rows) {
   const ModelConfig& config = model.config;
-  const int hidden = config.hidden_size;
+  const int width = model.layout->layer_output_size();
   const int rows = trace.output_rows;
   if (config.output_size == 0) {
-    std::copy_n(d_output, static_cast<size_t>(rows) * hidden, d_rows);
+    std::copy_n(d_output, static_cast<size_t>(rows) * width, d_rows);
     return;
   }
   const int out = config.output_size;
   const ParameterLayout& layout = *model.layout;
   const GemmContext ctx = model.gemm();
   // dW_head = dY^T H_rows; dH_rows = dY W_head.
-  ParallelGemm(ctx, out, hidden, rows, {d_output, 1, out},
-               {HeadInputRows(model, trace), hidden, 1}, 0.0f,
-               d_params + layout.head_weight(), hidden);
+  ParallelGemm(ctx, out, width, rows, {d_output, 1, out},
+               {HeadInputRows(model, trace), width, 1}, 0.0f,
+               d_params + layout.head_weight(), width);
   ParallelColumnSums(ctx, rows, out, d_output, out,
                      d_params + layout.head_bias());
-  ParallelGemmPacked(ctx, rows, hidden, out, {d_output, out, 1},
-                     model.packed.head_rows, 0.0f, d_rows, hidden);
+  ParallelGemmPacked(ctx, rows, width, out, {d_output, out, 1},
+                     model.packed.head_rows, 0.0f, d_rows, width);
 }
 
-// Turns dL/d(output) into dL/dh of the top layer for every packed row,
-// [R][H].
+// Turns dL/d(output) into dL/d(top layer's output) for every packed row,
+// [R][D * P].
 void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
                   const float* d_output, float* d_params, float* d_top) {
-  const ModelConfig& config = model.config;
-  const int hidden = config.hidden_size;
+  const int width = model.layout->layer_output_size();
   const SequenceLayout& seq = trace.layout;
-  const bool last_only = config.output_steps == OutputSteps::kLastStep;
-  const int rows = trace.output_rows;
+  const bool last_only = model.config.output_steps == OutputSteps::kLastStep;
   // Every step: the head's rows are d_top's rows. Last step: they are one
   // row per sequence, computed apart and scattered to each last step.
   std::vector<float> last_rows;
   float* d_rows = d_top;
   if (last_only) {
-    std::fill_n(d_top, seq.total_rows() * hidden, 0.0f);
-    last_rows.resize(static_cast<size_t>(rows) * hidden);
+    std::fill_n(d_top, seq.total_rows() * width, 0.0f);
+    last_rows.resize(static_cast<size_t>(trace.output_rows) * width);
     d_rows = last_rows.data();
   }
   ComputeHeadRows(model, trace, d_output, d_params, d_rows);
   for (int i = 0; last_only && i < seq.batch(); ++i) {
-    std::copy_n(d_rows + static_cast<size_t>(i) * hidden, hidden,
-                d_top + seq.last_row(i) * hidden);
+    std::copy_n(d_rows + static_cast<size_t>(i) * width, width,
+                d_top + seq.last_row(i) * width);
   }
 }
 
-// Weight and bias gradients of one layer from the gate gradients of every
-// step, scattered from gate-interleaved rows back to PyTorch's order.
-void WeightGradients(const Model::Impl& model, int layer, const float* x,
-                     const float* h_prev, int rows, const float* d_gates,
-                     LayerGradients grads) {
+// Gradients of one direction while walking its steps backward.
+struct DirectionWork {
+  std::vector<float> d_gates;       // [R][gate columns]
+  std::vector<float> dh_recurrent;  // [B][P], dL/dh_prev of the last step
+  std::vector<float> dc_carry;      // [B][H]
+  std::vector<float> dh_total;      // [R][P], projection only: dL/dh
+  std::vector<float> dr;            // [B][H], projection only: dL/dr
+  std::vector<float> d_h0;          // [B][P], sorted
+  std::vector<float> d_c0;          // [B][H], sorted
+
+  DirectionWork(const LayerShape& shape, const SequenceLayout& seq,
+                int gate_width)
+      : d_gates(seq.total_rows() * gate_width),
+        dh_recurrent(static_cast<size_t>(seq.batch()) * shape.state, 0.0f),
+        dc_carry(static_cast<size_t>(seq.batch()) * shape.hidden, 0.0f),
+        dh_total(shape.projected() ? seq.total_rows() * shape.state : 0),
+        dr(shape.projected() ? static_cast<size_t>(seq.batch()) * shape.hidden
+                             : 0),
+        d_h0(static_cast<size_t>(seq.batch()) * shape.state, 0.0f),
+        d_c0(static_cast<size_t>(seq.batch()) * shape.hidden, 0.0f) {}
+};
+
+// Copies rows [first, end) of columns [col, col + cols) of src (stride
+// `stride`) into dst (same layout).
+void CopyBlock(const float* src, float* dst, int stride, int first, int end,
+               int col, int cols) {
+  for (int i = first; i < end; ++i) {
+    const size_t at = static_cast<size_t>(i) * stride + col;
+    std::copy_n(src + at, cols, dst + at);
+  }
+}
+
+// The context of one layer's backward pass.
+struct LayerBackward {
+  const Model::Impl& model;
+  const LayerShape shape;
+  const int layer;
+  const SequenceLayout& seq;
+  const LayerTrace& trace;
+  const float* d_out;  // dL/d(layer output), [R][D * P]
+  DirectionWork* work[2];
+
+  int panel_width() const {
+    return kernels::kPanelVectors * model.packed.kernels->lanes;
+  }
+
+  // dh_total = dL/dh of the step's rows: from above plus from step t's
+  // successor; columns [first, first + count) panels of P.
+  void SumStateGradient(int dir, int t, int first, int count) const {
+    DirectionWork& w = *work[dir];
+    const int begin = first * panel_width();
+    const int end = std::min(shape.state, (first + count) * panel_width());
+    const size_t here = seq.offset(t);
+    for (int i = 0; i < seq.rows(t); ++i) {
+      const float* above =
+          d_out + (here + i) * shape.out_width() + dir * shape.state;
+      const float* rec =
+          w.dh_recurrent.data() + static_cast<size_t>(i) * shape.state;
+      float* total = w.dh_total.data() + (here + i) * shape.state;
+      for (int j = begin; j < end; ++j) total[j] = above[j] + rec[j];
+    }
+  }
+
+  // dr = dh_total W_hr for H columns in panels [first, first + count).
+  void ProjectBack(int dir, int t, int first, int count) const {
+    DirectionWork& w = *work[dir];
+    const kernels::PackedPanels w_hr =
+        model.packed.layer(layer, dir).w_hr_rows.Panels(first, count);
+    if (w_hr.n <= 0) return;
+    model.packed.kernels->gemm_packed(
+        seq.rows(t), w_hr.n, shape.state,
+        {w.dh_total.data() + seq.offset(t) * shape.state, shape.state, 1}, w_hr,
+        0.0f, w.dr.data() + first * w_hr.panel_width, shape.hidden,
+        model.packed.blocking);
+  }
+
+  // The cell backward for gate panels [first, first + count).
+  void CellBackward(int dir, int t, int first, int count) const {
+    DirectionWork& w = *work[dir];
+    const DirectionTrace& d = trace.dirs[dir];
+    const int gate_width = model.packed.gates.width();
+    const size_t here = seq.offset(t);
+    kernels::LstmCellBackwardArgs cell;
+    cell.batch = seq.rows(t);
+    cell.hidden = shape.hidden;
+    cell.gates = d.gates.data() + here * gate_width;
+    cell.gate_stride = gate_width;
+    cell.c_prev = PreviousRows(seq, d.c.data(), shape.hidden, dir, t);
+    cell.tanh_c = d.tanh_c.data() + here * shape.hidden;
+    if (shape.projected()) {
+      cell.dh_above = w.dr.data();
+      cell.dh_above_stride = shape.hidden;
+      cell.dh_recurrent = nullptr;
+    } else {
+      cell.dh_above = d_out + here * shape.out_width() + dir * shape.state;
+      cell.dh_above_stride = shape.out_width();
+      cell.dh_recurrent = w.dh_recurrent.data();
+    }
+    cell.dc_carry = w.dc_carry.data();
+    cell.d_gates = w.d_gates.data() + here * gate_width;
+    cell.first_panel = first;
+    cell.panel_count = count;
+    model.packed.kernels->lstm_cell_backward(cell);
+    if (dir == 1) {
+      // Sequences whose reverse pass started here: dc_carry is dL/dc0.
+      const auto [begin, end] = StartingRows(seq, t);
+      const int lanes = model.packed.kernels->lanes;
+      const int col = first * lanes;
+      const int cols = std::min(shape.hidden, (first + count) * lanes) - col;
+      CopyBlock(w.dc_carry.data(), w.d_c0.data(), shape.hidden, begin, end, col,
+                std::max(cols, 0));
+    }
+  }
+
+  // dh_recurrent = dA W_hh for P columns in panels [first, first + count):
+  // only this product stays inside the time loop.
+  void RecurrentBack(int dir, int t, int first, int count) const {
+    DirectionWork& w = *work[dir];
+    const kernels::PackedPanels w_hh =
+        model.packed.layer(layer, dir).w_hh_rows.Panels(first, count);
+    if (w_hh.n <= 0) return;
+    const int gate_width = model.packed.gates.width();
+    const int col = first * w_hh.panel_width;
+    model.packed.kernels->gemm_packed(
+        seq.rows(t), w_hh.n, gate_width,
+        {w.d_gates.data() + seq.offset(t) * gate_width, gate_width, 1}, w_hh,
+        0.0f, w.dh_recurrent.data() + col, shape.state, model.packed.blocking);
+    if (dir == 1) {
+      const auto [begin, end] = StartingRows(seq, t);
+      CopyBlock(w.dh_recurrent.data(), w.d_h0.data(), shape.state, begin, end,
+                col, w_hh.n);
+    }
+  }
+};
+
+// Walks every step of both directions backward: the forward direction from
+// the last step down, the reverse one from the first step up, both at once.
+void WalkSteps(const LayerBackward& lb) {
+  const Model::Impl& model = lb.model;
+  const LayerShape& shape = lb.shape;
+  const int gate_panels = model.packed.gates.panels();
+  const int state_panels = model.packed.layer(lb.layer).w_hh_rows.panels();
+  const int hidden_panels =
+      shape.projected() ? model.packed.layer(lb.layer).w_hr_rows.panels() : 0;
+  const int per_dir = std::max(
+      1, StepTeam::SlicesFor(*model.threads, shape.dirs * gate_panels) /
+             shape.dirs);
+  // Each phase needs all of the one before: without a projection the cell
+  // backward, then dA W_hh; with one, first dh = above + recurrent, then
+  // dr = dh W_hr.
+  const int phases = shape.projected() ? 4 : 2;
+  const int seq_len = lb.seq.seq_len();
+  StepTeam::Run(
+      *model.threads, seq_len * phases, per_dir * shape.dirs,
+      [&](int index, int slice) {
+        const int dir = slice / per_dir;
+        const int s = slice % per_dir;
+        const int step = index / phases;
+        const int t = dir == 0 ? seq_len - 1 - step : step;
+        const int phase = index % phases + (shape.projected() ? 0 : 2);
+        if (phase == 0) {
+          const auto [first, count] = SlicePanels(state_panels, per_dir, s);
+          lb.SumStateGradient(dir, t, first, count);
+        } else if (phase == 1) {
+          const auto [first, count] = SlicePanels(hidden_panels, per_dir, s);
+          lb.ProjectBack(dir, t, first, count);
+        } else if (phase == 2) {
+          const auto [first, count] = SlicePanels(gate_panels, per_dir, s);
+          lb.CellBackward(dir, t, first, count);
+        } else {
+          const auto [first, count] = SlicePanels(state_panels, per_dir, s);
+          lb.RecurrentBack(dir, t, first, count);
+        }
+      });
+  // The forward direction ends at step 0, where every sequence began.
+  DirectionWork& forward = *lb.work[0];
+  forward.d_h0 = forward.dh_recurrent;
+  forward.d_c0 = forward.dc_carry;
+}
+
+// h_prev for every packed row of one direction, [R][P], for dW_hh.
+const float* PreviousStates(const LayerShape& shape, const SequenceLayout& seq,
+                            const LayerTrace& trace, int dir,
+                            std::vector<float>* gathered) {
+  // One direction, full lengths: the output buffer's first R rows are
+  // exactly h_{t-1} for every step.
+  if (seq.plain() && shape.dirs == 1) return trace.out.data();
+  gathered->resize(seq.total_rows() * shape.state);
+  for (int t = 0; t < seq.seq_len(); ++t) {
+    const kernels::StateRows prev = PreviousRows(
+        seq, trace.out.data() + dir * shape.state, shape.out_width(), dir, t);
+    for (int i = 0; i < seq.rows(t); ++i) {
+      std::copy_n(prev.row(i), shape.state,
+                  gathered->data() + (seq.offset(t) + i) * shape.state);
+    }
+  }
+  return gathered->data();
+}
+
+// Weight and bias gradients of one direction from its gate gradients over
+// every step, scattered from gate-interleaved rows back to PyTorch's order.
+void WeightGradients(const Model::Impl& model, const LayerShape& shape,
+                     int layer, int dir, const SequenceLayout& seq,
+                     const LayerTrace& trace, const float* x,
+                     const DirectionWork& w, float* d_params) {
   const GemmContext ctx = model.gemm();
+  const ParameterLayout& layout = *model.layout;
   const GateLayout& gl = model.packed.gates;
   const int width = gl.width();
-  const int hidden = model.config.hidden_size;
-  const int in = model.layout->layer_input_size(layer);
-  std::vector<float> scratch(static_cast<size_t>(width) * std::max(in, hidden));
+  const int rows = static_cast<int>(seq.total_rows());
+  std::vector<float> scratch(static_cast<size_t>(width) *
+                             std::max(shape.in, shape.state));
   auto scatter = [&](int cols, float* dst) {
     for (int n = 0; n < width; ++n) {
       const int row = gl.SourceRow(n);
@@ -94,106 +317,81 @@ void WeightGradients(const Model::Impl& model, int layer, const float* x,
                   dst + static_cast<size_t>(row) * cols);
     }
   };
-  // dW = dA^T X over every step at once: K = T * B.
-  ParallelGemm(ctx, width, in, rows, {d_gates, 1, width}, {x, in, 1}, 0.0f,
-               scratch.data(), in);
-  scatter(in, grads.w_ih);
-  ParallelGemm(ctx, width, hidden, rows, {d_gates, 1, width},
-               {h_prev, hidden, 1}, 0.0f, scratch.data(), hidden);
-  scatter(hidden, grads.w_hh);
-  ParallelColumnSums(ctx, rows, width, d_gates, width, scratch.data());
+  // dW = dA^T X over every step at once: K = R.
+  ParallelGemm(ctx, width, shape.in, rows, {w.d_gates.data(), 1, width},
+               {x, shape.in, 1}, 0.0f, scratch.data(), shape.in);
+  scatter(shape.in, d_params + layout.weight_ih(layer, dir));
+  std::vector<float> gathered;
+  const float* h_prev = PreviousStates(shape, seq, trace, dir, &gathered);
+  ParallelGemm(ctx, width, shape.state, rows, {w.d_gates.data(), 1, width},
+               {h_prev, shape.state, 1}, 0.0f, scratch.data(), shape.state);
+  scatter(shape.state, d_params + layout.weight_hh(layer, dir));
+  ParallelColumnSums(ctx, rows, width, w.d_gates.data(), width, scratch.data());
+  float* b_ih = d_params + layout.bias_ih(layer, dir);
+  float* b_hh = d_params + layout.bias_hh(layer, dir);
   for (int n = 0; n < width; ++n) {
     const int row = gl.SourceRow(n);
-    if (row >= 0) grads.b_ih[row] = grads.b_hh[row] = scratch[n];
+    if (row >= 0) b_ih[row] = b_hh[row] = scratch[n];
+  }
+  if (shape.projected()) {
+    // dW_hr = dh^T r.
+    ParallelGemm(ctx, shape.state, shape.hidden, rows,
+                 {w.dh_total.data(), 1, shape.state},
+                 {trace.dirs[dir].r.data(), shape.hidden, 1}, 0.0f,
+                 d_params + layout.weight_hr(layer, dir), shape.hidden);
   }
 }
 
-// h_{t-1} for every packed row, as one [R][H] matrix for dW_hh. In the
-// plain layout it is the trace's h buffer itself; otherwise step t's rows
-// are a prefix of step t-1's and are gathered.
-const float* PreviousStates(const SequenceLayout& seq, const LayerTrace& trace,
-                            int hidden, std::vector<float>* gathered) {
-  if (seq.plain()) return trace.h.data();
-  gathered->resize(seq.total_rows() * hidden);
-  const size_t batch = seq.batch();
+// Backward through one layer: parameter gradients, dL/dx for its input
+// (d_x, [R][I_k]), and the initial states' gradients in the caller's order.
+void BackwardLayer(const Model::Impl& model, int layer,
+                   const ForwardTrace& forward, const float* x,
+                   const float* d_out, float* d_params, float* d_x,
+                   Gradients* gradients) {
+  const LayerShape shape = ShapeOf(model, layer);
+  const SequenceLayout& seq = forward.layout;
+  const LayerTrace& trace = forward.layers[layer];
+  const int gate_width = model.packed.gates.width();
+  DirectionWork forward_dir(shape, seq, gate_width);
+  // A unidirectional layer's reverse work is empty.
+  const bool reverse = shape.dirs == 2;
+  DirectionWork reverse_dir(reverse ? shape : LayerShape{0, 0, 1, 0}, seq,
+                            reverse ? gate_width : 0);
+  const LayerBackward lb{
+      model, shape, layer, seq, trace, d_out, {&forward_dir, &reverse_dir}};
+  WalkSteps(lb);
+  const int rows = static_cast<int>(seq.total_rows());
+  for (int dir = 0; dir < shape.dirs; ++dir) {
+    const DirectionWork& w = *lb.work[dir];
+    WeightGradients(model, shape, layer, dir, seq, trace, x, w, d_params);
+    // Both directions read the same input: their dX add up, forward first.
+    ParallelGemmPacked(model.gemm(), rows, shape.in, gate_width,
+                       {w.d_gates.data(), gate_width, 1},
+                       model.packed.layer(layer, dir).w_ih_rows,
+                       dir == 0 ? 0.0f : 1.0f, d_x, shape.in);
+    const size_t block = static_cast<size_t>(layer * shape.dirs + dir);
+    seq.ScatterBatch(w.d_h0.data(), shape.state,
+                     gradients->h0.data() + block * seq.batch() * shape.state);
+    seq.ScatterBatch(w.d_c0.data(), shape.hidden,
+                     gradients->c0.data() + block * seq.batch() * shape.hidden);
+  }
+}
+
+// dL/d(below's output) from dL/d(this layer's input) through the dropout
+// mask the forward pass applied.
+void UndoDropout(const Model::Impl& model, int layer, const ForwardTrace& trace,
+                 float* d_input) {
+  const SequenceLayout& seq = trace.layout;
+  const int width = model.layout->layer_input_size(layer);
   for (int t = 0; t < seq.seq_len(); ++t) {
-    const size_t prev = t == 0 ? 0 : batch + seq.offset(t - 1);
-    std::copy_n(trace.h.data() + prev * hidden,
-                static_cast<size_t>(seq.rows(t)) * hidden,
-                gathered->data() + seq.offset(t) * hidden);
-  }
-  return gathered->data();
-}
-
-// Backward through one layer. d_h_out: dL/dh from above for every packed
-// row ([R][H]); d_x receives dL/dx for every packed row ([R][I_k]);
-// d_h0/d_c0 receive the initial states' gradients in sorted order ([B][H]).
-void BackwardLayer(const Model::Impl& model, int layer, const float* x,
-                   const LayerTrace& trace, const SequenceLayout& seq,
-                   const float* d_h_out, LayerGradients grads, float* d_x,
-                   float* d_h0, float* d_c0) {
-  const PackedWeights& packed = model.packed;
-  const PackedLayer& weights = packed.layers[layer];
-  const kernels::KernelTable& kt = *packed.kernels;
-  const int hidden = model.config.hidden_size;
-  const int width = packed.gates.width();
-  const int in = model.layout->layer_input_size(layer);
-  const size_t batch = seq.batch();
-  const size_t rows = seq.total_rows();
-  const int seq_len = seq.seq_len();
-
-  std::vector<float> d_gates(rows * width);
-  // Rows past a sequence's end stay zero: a sequence that ends at step t
-  // gets no gradient from later steps.
-  std::vector<float> dh_recurrent(batch * hidden, 0.0f);
-  std::vector<float> dc_carry(batch * hidden, 0.0f);
-  kernels::LstmCellBackwardArgs cell;
-  cell.hidden = hidden;
-  cell.gate_stride = width;
-  cell.dh_recurrent = dh_recurrent.data();
-  cell.dc_carry = dc_carry.data();
-  // Two phases per step, each split over hidden units: the cell backward
-  // (slice = gate panels), then dh_recurrent = dA W_hh (slice = panels of
-  // dh's columns). Each needs all of the phase before.
-  const int gate_panels = packed.gates.panels();
-  const int dh_panels = weights.w_hh_rows.panels();
-  const int slices = StepTeam::SlicesFor(*model.threads, gate_panels);
-  StepTeam::Run(*model.threads, 2 * seq_len, slices, [&](int phase, int s) {
-    const int t = seq_len - 1 - phase / 2;
-    const int n = seq.rows(t);
-    const size_t here = seq.offset(t);
-    float* d_gates_t = d_gates.data() + here * width;
-    if (phase % 2 == 0) {
-      const size_t prev = t == 0 ? 0 : batch + seq.offset(t - 1);
-      kernels::LstmCellBackwardArgs part = cell;
-      part.batch = n;
-      part.gates = trace.gates.data() + here * width;
-      part.c_prev = trace.c.data() + prev * hidden;
-      part.tanh_c = trace.tanh_c.data() + here * hidden;
-      part.dh_above = d_h_out + here * hidden;
-      part.d_gates = d_gates_t;
-      std::tie(part.first_panel, part.panel_count) =
-          SlicePanels(gate_panels, slices, s);
-      kt.lstm_cell_backward(part);
-      return;
+    for (int i = 0; i < seq.rows(t); ++i) {
+      float* row = d_input + (seq.offset(t) + i) * width;
+      for (int j = 0; j < width; ++j) {
+        row[j] *= DropoutScale(trace.dropout_seed, layer, t, seq.original(i), j,
+                               model.config.dropout);
+      }
     }
-    // Only W_hh^T da stays inside the time loop.
-    const auto [first, count] = SlicePanels(dh_panels, slices, s);
-    if (count == 0) return;
-    const kernels::PackedPanels w = weights.w_hh_rows.Panels(first, count);
-    const int col = first * w.panel_width;
-    kt.gemm_packed(n, w.n, width, {d_gates_t, width, 1}, w, 0.0f,
-                   dh_recurrent.data() + col, hidden, packed.blocking);
-  });
-  std::copy(dh_recurrent.begin(), dh_recurrent.end(), d_h0);
-  std::copy(dc_carry.begin(), dc_carry.end(), d_c0);
-  std::vector<float> gathered;
-  WeightGradients(model, layer, x,
-                  PreviousStates(seq, trace, hidden, &gathered),
-                  static_cast<int>(rows), d_gates.data(), grads);
-  ParallelGemmPacked(model.gemm(), static_cast<int>(rows), in, width,
-                     {d_gates.data(), width, 1}, weights.w_ih_rows, 0.0f, d_x,
-                     in);
+  }
 }
 
 }  // namespace
@@ -202,46 +400,41 @@ void RunBackward(const Model::Impl& model, const Input& input,
                  const ForwardTrace& trace, const float* d_output,
                  Gradients* gradients) {
   const ModelConfig& config = model.config;
-  const int hidden = config.hidden_size;
   const SequenceLayout& seq = trace.layout;
-  const size_t state = static_cast<size_t>(seq.batch()) * hidden;
-  const size_t rows = seq.total_rows();
   const ParameterLayout& layout = *model.layout;
+  const size_t rows = seq.total_rows();
+  const size_t out_width = layout.layer_output_size();
+  const bool dropout = trace.training && config.dropout > 0.0f;
   Span<float> d_params = gradients->parameters();
 
-  std::vector<float> d_h_out(rows * hidden);
+  std::vector<float> d_out(rows * out_width);
   std::vector<float> d_below;
-  HeadBackward(model, trace, d_output, d_params.data(), d_h_out.data());
+  HeadBackward(model, trace, d_output, d_params.data(), d_out.data());
   gradients->x.resize(input.x.size());
-  gradients->h0.resize(state * config.num_layers);
-  gradients->c0.resize(state * config.num_layers);
-  // In sorted order while computing; put back in the caller's order below.
-  std::vector<float> d_h0(state), d_c0(state);
+  const size_t states = static_cast<size_t>(config.num_layers) *
+                        layout.directions() * seq.batch();
+  gradients->h0.resize(states * layout.state_width());
+  gradients->c0.resize(states * config.hidden_size);
   for (int layer = config.num_layers - 1; layer >= 0; --layer) {
     const bool bottom = layer == 0;
-    const float* x =
-        bottom ? (seq.plain() ? input.x.data() : trace.packed_x.data())
-               : trace.layers[layer - 1].h.data() + state;
-    const size_t in = model.layout->layer_input_size(layer);
+    const float* x;
+    if (bottom) {
+      x = seq.plain() ? input.x.data() : trace.packed_x.data();
+    } else if (dropout) {
+      x = trace.layers[layer].dropped_input.data();
+    } else {
+      x = trace.layers[layer - 1].out.data() + seq.batch() * out_width;
+    }
     float* d_x = gradients->x.data();
     if (!bottom || !seq.plain()) {
-      d_below.resize(rows * in);
+      d_below.resize(rows * layout.layer_input_size(layer));
       d_x = d_below.data();
     }
-    BackwardLayer(model, layer, x, trace.layers[layer], seq, d_h_out.data(),
-                  LayerSlices(layout, layer, d_params.data()), d_x, d_h0.data(),
-                  d_c0.data());
-    float* h0_out = gradients->h0.data() + layer * state;
-    float* c0_out = gradients->c0.data() + layer * state;
-    if (seq.plain()) {
-      std::copy(d_h0.begin(), d_h0.end(), h0_out);
-      std::copy(d_c0.begin(), d_c0.end(), c0_out);
-    } else {
-      seq.ScatterBatch(d_h0.data(), hidden, h0_out);
-      seq.ScatterBatch(d_c0.data(), hidden, c0_out);
-    }
+    BackwardLayer(model, layer, trace, x, d_out.data(), d_params.data(), d_x,
+                  gradients);
     if (!bottom) {
-      d_h_out.swap(d_below);
+      if (dropout) UndoDropout(model, layer, trace, d_below.data());
+      d_out.swap(d_below);
     } else if (!seq.plain()) {
       seq.Scatter(d_below.data(), config.input_size, gradients->x.data());
     }

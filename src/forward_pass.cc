@@ -9,120 +9,268 @@
 #include "check.h"
 #include "kernels.h"
 #include "parallel_gemm.h"
+#include "rng.h"
 #include "step_team.h"
 
 namespace lstmkit::internal {
 
 namespace {
 
-size_t StateSize(const ModelConfig& config, int batch) {
-  return static_cast<size_t>(config.num_layers) * batch * config.hidden_size;
+// The widths of one layer's pieces.
+struct LayerShape {
+  int hidden;  // H
+  int state;   // P
+  int dirs;    // D
+  int in;      // I_k
+  bool projected() const { return state != hidden; }
+  int out_width() const { return dirs * state; }
+};
+
+LayerShape ShapeOf(const Model::Impl& model, int layer) {
+  const ParameterLayout& layout = *model.layout;
+  return {model.config.hidden_size, layout.state_width(), layout.directions(),
+          layout.layer_input_size(layer)};
 }
 
-// The initial state rows of one layer in sorted order; zeros without h0.
-void InitialState(const SequenceLayout& layout, const float* given, int hidden,
-                  float* out) {
-  const size_t state = static_cast<size_t>(layout.batch()) * hidden;
-  if (given == nullptr) {
-    std::fill_n(out, state, 0.0f);
-  } else if (layout.plain()) {
-    std::memcpy(out, given, state * sizeof(float));
-  } else {
-    layout.GatherBatch(given, hidden, out);
+// The previous state's rows for step t of a direction, in a buffer of
+// [B + R] rows `stride` apart (block 0 holding the initial state). Forward,
+// step t continues step t-1's rows. Reverse, step t continues step t+1's
+// rows, except for the sequences whose last step is t, which start from
+// their initial state.
+kernels::StateRows PreviousRows(const SequenceLayout& seq, const float* buffer,
+                                int stride, int dir, int t) {
+  const size_t batch = seq.batch();
+  if (dir == 0) {
+    const size_t prev = t == 0 ? 0 : batch + seq.offset(t - 1);
+    return kernels::StateRows::Contiguous(buffer + prev * stride, stride);
+  }
+  if (t == seq.seq_len() - 1) {
+    return kernels::StateRows::Contiguous(buffer, stride);
+  }
+  return {buffer + (batch + seq.offset(t + 1)) * stride, buffer,
+          seq.rows(t + 1), stride};
+}
+
+// Copies the initial state of one direction into block 0 (sorted rows),
+// zeros without one.
+void InitialRows(const SequenceLayout& seq, const float* given, int width,
+                 float* block, int stride) {
+  for (int i = 0; i < seq.batch(); ++i) {
+    float* row = block + static_cast<size_t>(i) * stride;
+    if (given == nullptr) {
+      std::fill_n(row, width, 0.0f);
+    } else {
+      std::copy_n(given + static_cast<size_t>(seq.original(i)) * width, width,
+                  row);
+    }
   }
 }
 
-void ForwardLayer(const Model::Impl& model, int layer,
-                  const SequenceLayout& layout, const float* x, const float* h0,
-                  const float* c0, bool training, LayerTrace* trace) {
+// One direction's part of one step: the fused recurrent GEMM and gate tail
+// for panels [first, first + count) of its hidden units.
+void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
+              int dir, const SequenceLayout& seq, int t, int first, int count,
+              bool training, LayerTrace* trace) {
   const PackedWeights& packed = model.packed;
-  const PackedLayer& weights = packed.layers[layer];
-  const int hidden = model.config.hidden_size;
-  const int gate_width = packed.gates.width();
-  const int in = model.layout->layer_input_size(layer);
-  const size_t batch = layout.batch();
-  const size_t rows = layout.total_rows();
-
-  trace->gates.resize(rows * gate_width);
-  trace->c.resize((batch + rows) * hidden);
-  trace->h.resize((batch + rows) * hidden);
-  trace->tanh_c.resize(training ? rows * hidden : 0);
-
-  // Input projection for all steps at once, on top of both biases.
-  ParallelGemmPacked(model.gemm(), static_cast<int>(rows), gate_width, in,
-                     {x, in, 1}, weights.w_ih, 1.0f, trace->gates.data(),
-                     gate_width, weights.bias.data());
-  InitialState(layout, h0, hidden, trace->h.data());
-  InitialState(layout, c0, hidden, trace->c.data());
-
-  kernels::LstmStepArgs base;
-  base.hidden = hidden;
-  base.w_hh = &weights.w_hh;
-  base.w_hh_bf16 = packed.w_hh_bf16(layer);
-  base.gate_stride = gate_width;
-  base.store_gates = training;
-  const int panels = packed.gates.panels();
-  const int slices = StepTeam::SlicesFor(*model.threads, panels);
-  // Each thread keeps its slice of W_hh in its own cache for every step.
-  StepTeam::Run(*model.threads, layout.seq_len(), slices, [&](int t, int s) {
-    kernels::LstmStepArgs step = base;
-    std::tie(step.first_panel, step.panel_count) =
-        SlicePanels(panels, slices, s);
-    // Step t's rows are a prefix of step t-1's: sequences ending drop off
-    // the bottom.
-    const size_t prev = t == 0 ? 0 : batch + layout.offset(t - 1);
-    const size_t here = layout.offset(t);
-    step.batch = layout.rows(t);
-    step.mr = std::min(packed.blocking.mr, step.batch);
-    step.h_prev = trace->h.data() + prev * hidden;
-    step.c_prev = trace->c.data() + prev * hidden;
-    step.gates = trace->gates.data() + here * gate_width;
-    step.c = trace->c.data() + (batch + here) * hidden;
-    step.h = trace->h.data() + (batch + here) * hidden;
-    step.tanh_c = training ? trace->tanh_c.data() + here * hidden : nullptr;
-    packed.kernels->lstm_step(step);
-  });
+  const PackedLayer& weights = packed.layer(layer, dir);
+  DirectionTrace& d = trace->dirs[dir];
+  const int width = packed.gates.width();
+  const int out_width = shape.out_width();
+  const size_t batch = seq.batch();
+  const size_t here = seq.offset(t);
+  kernels::LstmStepArgs step;
+  step.batch = seq.rows(t);
+  step.hidden = shape.hidden;
+  step.h_prev = PreviousRows(seq, trace->out.data() + dir * shape.state,
+                             out_width, dir, t);
+  step.w_hh = &weights.w_hh;
+  step.w_hh_bf16 = packed.w_hh_bf16(layer, dir);
+  step.first_panel = first;
+  step.panel_count = count;
+  step.gates = d.gates.data() + here * width;
+  step.gate_stride = width;
+  step.store_gates = training;
+  step.c_prev = PreviousRows(seq, d.c.data(), shape.hidden, dir, t);
+  step.c = d.c.data() + (batch + here) * shape.hidden;
+  if (shape.projected()) {
+    step.h = d.r.data() + here * shape.hidden;
+    step.h_stride = shape.hidden;
+  } else {
+    step.h = trace->out.data() + (batch + here) * out_width + dir * shape.state;
+    step.h_stride = out_width;
+  }
+  step.tanh_c = training ? d.tanh_c.data() + here * shape.hidden : nullptr;
+  step.mr = std::min(packed.blocking.mr, step.batch);
+  packed.kernels->lstm_step(step);
 }
 
-// Each sequence's state after its own last step, in the caller's order.
-void FinalStates(const SequenceLayout& layout, const LayerTrace& trace,
-                 int hidden, float* h_n, float* c_n) {
-  const size_t batch = layout.batch();
-  for (int i = 0; i < layout.batch(); ++i) {
-    const size_t from = (batch + layout.last_row(i)) * hidden;
-    const size_t to = static_cast<size_t>(layout.original(i)) * hidden;
-    std::copy_n(trace.h.data() + from, hidden, h_n + to);
-    std::copy_n(trace.c.data() + from, hidden, c_n + to);
+// With a projection, the second part of a step: h = r W_hr^T for output
+// panels [first, first + count).
+void ProjectStep(const Model::Impl& model, const LayerShape& shape, int layer,
+                 int dir, const SequenceLayout& seq, int t, int first,
+                 int count, LayerTrace* trace) {
+  const PackedWeights& packed = model.packed;
+  const kernels::PackedPanels w_hr =
+      packed.layer(layer, dir).w_hr.Panels(first, count);
+  if (w_hr.n <= 0) return;
+  const size_t here = seq.offset(t);
+  const int out_width = shape.out_width();
+  float* h = trace->out.data() + (seq.batch() + here) * out_width +
+             dir * shape.state + first * w_hr.panel_width;
+  packed.kernels->gemm_packed(
+      seq.rows(t), w_hr.n, shape.hidden,
+      {trace->dirs[dir].r.data() + here * shape.hidden, shape.hidden, 1}, w_hr,
+      0.0f, h, out_width, packed.blocking);
+}
+
+void AllocateLayer(const LayerShape& shape, const SequenceLayout& seq,
+                   int gate_width, bool training, LayerTrace* trace) {
+  const size_t batch = seq.batch();
+  const size_t rows = seq.total_rows();
+  trace->out.resize((batch + rows) * shape.out_width());
+  for (int dir = 0; dir < shape.dirs; ++dir) {
+    DirectionTrace& d = trace->dirs[dir];
+    d.gates.resize(rows * gate_width);
+    d.c.resize((batch + rows) * shape.hidden);
+    d.tanh_c.resize(training ? rows * shape.hidden : 0);
+    d.r.resize(shape.projected() ? rows * shape.hidden : 0);
   }
+}
+
+// h0/c0 of layer `layer`, direction `dir`, or null.
+const float* InitialState(Span<const float> states, int layer, int dir,
+                          int dirs, int batch, int width) {
+  if (states.empty()) return nullptr;
+  return states.data() +
+         static_cast<size_t>(layer * dirs + dir) * batch * width;
+}
+
+void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
+                  const SequenceLayout& seq, const float* x, bool training,
+                  LayerTrace* trace) {
+  const PackedWeights& packed = model.packed;
+  const LayerShape shape = ShapeOf(model, layer);
+  const int gate_width = packed.gates.width();
+  const int rows = static_cast<int>(seq.total_rows());
+  AllocateLayer(shape, seq, gate_width, training, trace);
+  for (int dir = 0; dir < shape.dirs; ++dir) {
+    const PackedLayer& weights = packed.layer(layer, dir);
+    // Input projection for all steps at once, on top of both biases.
+    ParallelGemmPacked(model.gemm(), rows, gate_width, shape.in,
+                       {x, shape.in, 1}, weights.w_ih, 1.0f,
+                       trace->dirs[dir].gates.data(), gate_width,
+                       weights.bias.data());
+    InitialRows(seq,
+                InitialState(input.h0, layer, dir, shape.dirs, seq.batch(),
+                             shape.state),
+                shape.state, trace->out.data() + dir * shape.state,
+                shape.out_width());
+    InitialRows(seq,
+                InitialState(input.c0, layer, dir, shape.dirs, seq.batch(),
+                             shape.hidden),
+                shape.hidden, trace->dirs[dir].c.data(), shape.hidden);
+  }
+  // Both directions at once, each sliced over its hidden units; with a
+  // projection each step has a second phase, h = W_hr r, sliced over P.
+  const int panels = packed.gates.panels();
+  const int proj_panels =
+      shape.projected() ? packed.layer(layer).w_hr.panels() : 0;
+  const int per_dir = std::max(
+      1, StepTeam::SlicesFor(*model.threads, shape.dirs * panels) / shape.dirs);
+  const int phases = shape.projected() ? 2 : 1;
+  const int seq_len = seq.seq_len();
+  StepTeam::Run(*model.threads, seq_len * phases, per_dir * shape.dirs,
+                [&](int index, int slice) {
+                  const int dir = slice / per_dir;
+                  const int step = index / phases;
+                  const int t = dir == 0 ? step : seq_len - 1 - step;
+                  if (index % phases == 0) {
+                    const auto [first, count] =
+                        SlicePanels(panels, per_dir, slice % per_dir);
+                    CellStep(model, shape, layer, dir, seq, t, first, count,
+                             training, trace);
+                  } else {
+                    const auto [first, count] =
+                        SlicePanels(proj_panels, per_dir, slice % per_dir);
+                    ProjectStep(model, shape, layer, dir, seq, t, first, count,
+                                trace);
+                  }
+                });
+}
+
+// Each sequence's state after its own last step (reverse: after step 0),
+// in the caller's order.
+void FinalStates(const LayerShape& shape, const SequenceLayout& seq,
+                 const LayerTrace& trace, int layer, float* h_n, float* c_n) {
+  const size_t batch = seq.batch();
+  for (int dir = 0; dir < shape.dirs; ++dir) {
+    const size_t block = static_cast<size_t>(layer * shape.dirs + dir) * batch;
+    for (int i = 0; i < seq.batch(); ++i) {
+      const size_t row = batch + (dir == 0 ? seq.last_row(i) : i);
+      const size_t to = block + seq.original(i);
+      std::copy_n(
+          trace.out.data() + row * shape.out_width() + dir * shape.state,
+          shape.state, h_n + to * shape.state);
+      std::copy_n(trace.dirs[dir].c.data() + row * shape.hidden, shape.hidden,
+                  c_n + to * shape.hidden);
+    }
+  }
+}
+
+// The input of layer `layer` > 0 while training with dropout: the layer
+// below's output with the mask applied.
+const float* DropInput(const Model::Impl& model, int layer,
+                       const SequenceLayout& seq, uint64_t seed,
+                       const float* below, LayerTrace* trace) {
+  const int width = model.layout->layer_input_size(layer);
+  trace->dropped_input.resize(seq.total_rows() * width);
+  const float p = model.config.dropout;
+  for (int t = 0; t < seq.seq_len(); ++t) {
+    for (int i = 0; i < seq.rows(t); ++i) {
+      const size_t row = (seq.offset(t) + i) * width;
+      for (int j = 0; j < width; ++j) {
+        trace->dropped_input[row + j] =
+            below[row + j] *
+            DropoutScale(seed, layer, t, seq.original(i), j, p);
+      }
+    }
+  }
+  return trace->dropped_input.data();
 }
 
 void RunHead(const Model::Impl& model, ForwardTrace* trace) {
   const ModelConfig& config = model.config;
-  const int hidden = config.hidden_size;
-  const SequenceLayout& layout = trace->layout;
+  const int width = model.layout->layer_output_size();
+  const SequenceLayout& seq = trace->layout;
   const bool last_only = config.output_steps == OutputSteps::kLastStep;
   trace->output_rows =
-      static_cast<int>(last_only ? layout.batch() : layout.total_rows());
-  if (last_only && !layout.plain()) {
+      static_cast<int>(last_only ? seq.batch() : seq.total_rows());
+  if (last_only && !seq.plain()) {
     const LayerTrace& top = trace->layers[trace->top];
-    trace->head_input.resize(static_cast<size_t>(layout.batch()) * hidden);
-    for (int i = 0; i < layout.batch(); ++i) {
-      const size_t from = (layout.batch() + layout.last_row(i)) * hidden;
-      std::copy_n(top.h.data() + from, hidden,
-                  trace->head_input.data() + static_cast<size_t>(i) * hidden);
+    trace->head_input.resize(static_cast<size_t>(seq.batch()) * width);
+    for (int i = 0; i < seq.batch(); ++i) {
+      const size_t from = (seq.batch() + seq.last_row(i)) * width;
+      std::copy_n(top.out.data() + from, width,
+                  trace->head_input.data() + static_cast<size_t>(i) * width);
     }
   }
   const float* rows = HeadInputRows(model, *trace);
   const int n = trace->output_rows;
   if (config.output_size == 0) {
-    trace->output.assign(rows, rows + static_cast<size_t>(n) * hidden);
+    trace->output.assign(rows, rows + static_cast<size_t>(n) * width);
     return;
   }
   const int out = config.output_size;
   trace->output.resize(static_cast<size_t>(n) * out);
-  ParallelGemmPacked(model.gemm(), n, out, hidden, {rows, hidden, 1},
+  ParallelGemmPacked(model.gemm(), n, out, width, {rows, width, 1},
                      model.packed.head, 1.0f, trace->output.data(), out,
                      model.param(model.layout->head_bias()));
+}
+
+std::string StateShape(const ModelConfig& config, int dirs, int batch,
+                       int width, const char* names) {
+  return std::string(names) + " = " +
+         ShapeString({config.num_layers * dirs, batch, width});
 }
 
 }  // namespace
@@ -137,19 +285,28 @@ void ValidateInput(const Model::Impl& model, const Input& input) {
           static_cast<long long>(input.seq_len) * input.batch);
   const size_t x_size =
       static_cast<size_t>(input.seq_len) * input.batch * config.input_size;
-  RequireBuffer("input.x", input.x.data(), input.x.size(), x_size,
-                "[T][B][I] = " + ShapeString({input.seq_len, input.batch,
-                                              config.input_size}));
-  const std::string state_shape =
-      "[L][B][H] = " +
-      ShapeString({config.num_layers, input.batch, config.hidden_size});
+  RequireBuffer(
+      "input.x", input.x.data(), input.x.size(), x_size,
+      (config.batch_first ? "[B][T][I] = " : "[T][B][I] = ") +
+          ShapeString(
+              config.batch_first
+                  ? std::initializer_list<long long>{input.batch, input.seq_len,
+                                                     config.input_size}
+                  : std::initializer_list<long long>{input.seq_len, input.batch,
+                                                     config.input_size}));
   Require(input.h0.empty() == input.c0.empty(),
           "input.h0 and input.c0 must both be given or both be empty");
   if (!input.h0.empty()) {
-    RequireBuffer("input.h0", input.h0.data(), input.h0.size(),
-                  StateSize(config, input.batch), state_shape);
+    const int dirs = model.layout->directions();
+    const int state = model.layout->state_width();
+    const size_t states =
+        static_cast<size_t>(config.num_layers) * dirs * input.batch;
+    RequireBuffer("input.h0", input.h0.data(), input.h0.size(), states * state,
+                  StateShape(config, dirs, input.batch, state, "[L*D][B][P]"));
     RequireBuffer("input.c0", input.c0.data(), input.c0.size(),
-                  StateSize(config, input.batch), state_shape);
+                  states * config.hidden_size,
+                  StateShape(config, dirs, input.batch, config.hidden_size,
+                             "[L*D][B][H]"));
   }
   if (input.seq_lens.empty()) return;
   RequireBuffer("input.seq_lens", input.seq_lens.data(), input.seq_lens.size(),
@@ -166,30 +323,35 @@ void ValidateInput(const Model::Impl& model, const Input& input) {
 void RunForward(const Model::Impl& model, const Input& input, bool training,
                 ForwardTrace* trace) {
   const ModelConfig& config = model.config;
-  const int hidden = config.hidden_size;
   trace->layout = SequenceLayout(input.seq_len, input.batch, input.seq_lens);
-  const SequenceLayout& layout = trace->layout;
+  trace->training = training;
+  trace->dropout_seed = input.dropout_seed;
+  const SequenceLayout& seq = trace->layout;
   trace->layers.resize(training ? config.num_layers
                                 : std::min(config.num_layers, 2));
-  const size_t state = static_cast<size_t>(input.batch) * hidden;
-  trace->h_n.resize(state * config.num_layers);
-  trace->c_n.resize(state * config.num_layers);
+  const int dirs = model.layout->directions();
+  const size_t states =
+      static_cast<size_t>(config.num_layers) * dirs * input.batch;
+  trace->h_n.resize(states * model.layout->state_width());
+  trace->c_n.resize(states * config.hidden_size);
   const float* x = input.x.data();
-  if (!layout.plain()) {
-    trace->packed_x.resize(layout.total_rows() * config.input_size);
-    layout.Gather(x, config.input_size, trace->packed_x.data());
+  if (!seq.plain()) {
+    trace->packed_x.resize(seq.total_rows() * config.input_size);
+    seq.Gather(x, config.input_size, trace->packed_x.data());
     x = trace->packed_x.data();
   }
+  const bool dropout = training && config.dropout > 0.0f;
+  const size_t out_offset =
+      static_cast<size_t>(input.batch) * model.layout->layer_output_size();
   for (int layer = 0; layer < config.num_layers; ++layer) {
     LayerTrace* trace_l = &trace->layers[layer % trace->layers.size()];
-    const float* h0 =
-        input.h0.empty() ? nullptr : input.h0.data() + layer * state;
-    const float* c0 =
-        input.c0.empty() ? nullptr : input.c0.data() + layer * state;
-    ForwardLayer(model, layer, layout, x, h0, c0, training, trace_l);
-    x = trace_l->h.data() + state;
-    FinalStates(layout, *trace_l, hidden, trace->h_n.data() + layer * state,
-                trace->c_n.data() + layer * state);
+    if (layer > 0 && dropout) {
+      x = DropInput(model, layer, seq, input.dropout_seed, x, trace_l);
+    }
+    ForwardLayer(model, layer, input, seq, x, training, trace_l);
+    x = trace_l->out.data() + out_offset;
+    FinalStates(ShapeOf(model, layer), seq, *trace_l, layer, trace->h_n.data(),
+                trace->c_n.data());
     trace->top = layer % static_cast<int>(trace->layers.size());
   }
   RunHead(model, trace);
@@ -197,14 +359,26 @@ void RunForward(const Model::Impl& model, const Input& input, bool training,
 
 const float* HeadInputRows(const Model::Impl& model,
                            const ForwardTrace& trace) {
-  const SequenceLayout& layout = trace.layout;
+  const SequenceLayout& seq = trace.layout;
   const bool last_only = model.config.output_steps == OutputSteps::kLastStep;
-  if (last_only && !layout.plain()) return trace.head_input.data();
+  if (last_only && !seq.plain()) return trace.head_input.data();
   const LayerTrace& top = trace.layers[trace.top];
   // Plain layout: the last step's rows are the buffer's last B rows.
   const size_t first =
-      last_only ? layout.total_rows() : static_cast<size_t>(layout.batch());
-  return top.h.data() + first * model.config.hidden_size;
+      last_only ? seq.total_rows() : static_cast<size_t>(seq.batch());
+  return top.out.data() + first * model.layout->layer_output_size();
+}
+
+float DropoutScale(uint64_t seed, int layer, int step, int sequence, int unit,
+                   float p) {
+  // A SplitMix64 draw per coordinate, each seeding the next, so that no two
+  // coordinates share a draw.
+  uint64_t key = seed;
+  for (uint64_t part :
+       {uint64_t(layer), uint64_t(step), uint64_t(sequence), uint64_t(unit)}) {
+    key = Rng(key ^ part).NextU64();
+  }
+  return Rng(key).NextUnit() < p ? 0.0f : 1.0f / (1.0f - p);
 }
 
 void SoftmaxRows(int rows, int width, float* values) {

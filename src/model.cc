@@ -98,8 +98,71 @@ int Model::threads() const { return impl_->requested_threads; }
 
 int Model::output_width() const {
   return impl_->config.output_size > 0 ? impl_->config.output_size
-                                       : impl_->config.hidden_size;
+                                       : impl_->layout->layer_output_size();
 }
+
+namespace {
+
+// [outer][inner][width] -> [inner][outer][width]: batch-first to
+// time-major and back.
+template <typename T>
+void SwapOuterDims(const T* src, int outer, int inner, int width, T* dst) {
+  for (int o = 0; o < outer; ++o) {
+    for (int i = 0; i < inner; ++i) {
+      std::copy_n(src + (static_cast<size_t>(o) * inner + i) * width, width,
+                  dst + (static_cast<size_t>(i) * outer + o) * width);
+    }
+  }
+}
+
+// A batch-first call's arrays in the time-major order the passes use.
+struct TimeMajorCopy {
+  std::vector<float> x, values;
+  std::vector<int32_t> labels;
+};
+
+Input TimeMajorInput(const Model::Impl& model, const Input& input,
+                     TimeMajorCopy* copy) {
+  if (!model.config.batch_first) return input;
+  const int in = model.config.input_size;
+  copy->x.resize(input.x.size());
+  SwapOuterDims(input.x.data(), input.batch, input.seq_len, in, copy->x.data());
+  Input time_major = input;
+  time_major.x = copy->x;
+  return time_major;
+}
+
+// Targets have one row per step only with OutputSteps::kEveryStep.
+Target TimeMajorTarget(const Model::Impl& model, const Input& input, int width,
+                       const Target& target, TimeMajorCopy* copy) {
+  if (!model.config.batch_first ||
+      model.config.output_steps == OutputSteps::kLastStep) {
+    return target;
+  }
+  Target time_major = target;
+  if (!target.values.empty()) {
+    copy->values.resize(target.values.size());
+    SwapOuterDims(target.values.data(), input.batch, input.seq_len, width,
+                  copy->values.data());
+    time_major.values = copy->values;
+  }
+  if (!target.labels.empty()) {
+    copy->labels.resize(target.labels.size());
+    SwapOuterDims(target.labels.data(), input.batch, input.seq_len, 1,
+                  copy->labels.data());
+    time_major.labels = copy->labels;
+  }
+  return time_major;
+}
+
+// Time-major [T][B][width] results back to batch-first, in place.
+void ToBatchFirst(int seq_len, int batch, int width, std::vector<float>* v) {
+  std::vector<float> swapped(v->size());
+  SwapOuterDims(v->data(), seq_len, batch, width, swapped.data());
+  v->swap(swapped);
+}
+
+}  // namespace
 
 Output Model::Forward(const Input& input) const {
   Output output;
@@ -107,9 +170,11 @@ Output Model::Forward(const Input& input) const {
   return output;
 }
 
-void Model::Forward(const Input& input, Output* output) const {
+void Model::Forward(const Input& caller_input, Output* output) const {
   Require(output != nullptr, "output must not be null");
-  internal::ValidateInput(*impl_, input);
+  internal::ValidateInput(*impl_, caller_input);
+  TimeMajorCopy copy;
+  const Input input = TimeMajorInput(*impl_, caller_input, &copy);
   internal::ScopedFlushDenormals flush;
   internal::ForwardTrace trace;
   impl_->threads->Run(
@@ -127,6 +192,10 @@ void Model::Forward(const Input& input, Output* output) const {
   } else {
     output->y.resize(static_cast<size_t>(seq.seq_len()) * seq.batch() * width);
     seq.Scatter(trace.output.data(), width, output->y.data());
+  }
+  if (impl_->config.batch_first &&
+      impl_->config.output_steps == OutputSteps::kEveryStep) {
+    ToBatchFirst(input.seq_len, input.batch, width, &output->y);
   }
   output->h_n = std::move(trace.h_n);
   output->c_n = std::move(trace.c_n);
@@ -168,19 +237,25 @@ Target TargetInLayout(const internal::SequenceLayout& seq, bool last_only,
 // Validates, runs forward keeping what backward needs, and evaluates the
 // loss over the steps each sequence has; d_output receives dL/d(output).
 internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
-                                    const Input& input, const Target& target,
+                                    const Input& caller_input,
+                                    const Target& caller_target,
                                     const LossConfig& loss, bool training,
+                                    TimeMajorCopy* copy, Input* input,
                                     internal::ForwardTrace* trace,
                                     std::vector<float>* d_output) {
-  internal::ValidateInput(model, input);
+  internal::ValidateInput(model, caller_input);
   const ModelConfig& config = model.config;
   const int rows = config.output_steps == OutputSteps::kLastStep
-                       ? input.batch
-                       : input.seq_len * input.batch;
-  internal::ValidateTarget(loss, target, rows, width, config.output_activation);
+                       ? caller_input.batch
+                       : caller_input.seq_len * caller_input.batch;
+  internal::ValidateTarget(loss, caller_target, rows, width,
+                           config.output_activation);
+  *input = TimeMajorInput(model, caller_input, copy);
+  const Target target =
+      TimeMajorTarget(model, caller_input, width, caller_target, copy);
   internal::ScopedFlushDenormals flush;
   model.threads->Run(
-      [&] { internal::RunForward(model, input, training, trace); });
+      [&] { internal::RunForward(model, *input, training, trace); });
   d_output->resize(trace->output.size());
   PackedTarget packed;
   const Target in_layout = TargetInLayout(
@@ -192,25 +267,29 @@ internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
 
 }  // namespace
 
-float Model::ComputeLoss(const Input& input, const Target& target,
+float Model::ComputeLoss(const Input& caller_input, const Target& target,
                          const LossConfig& loss) const {
   internal::ForwardTrace trace;
   std::vector<float> d_output;
+  TimeMajorCopy copy;
+  Input input;
   return static_cast<float>(
-      ForwardWithLoss(*impl_, output_width(), input, target, loss,
-                      /*training=*/false, &trace, &d_output)
+      ForwardWithLoss(*impl_, output_width(), caller_input, target, loss,
+                      /*training=*/false, &copy, &input, &trace, &d_output)
           .mean);
 }
 
-float Model::ComputeGradients(const Input& input, const Target& target,
+float Model::ComputeGradients(const Input& caller_input, const Target& target,
                               const LossConfig& loss,
                               Gradients* gradients) const {
   Require(gradients != nullptr, "gradients must not be null");
   internal::ForwardTrace trace;
   std::vector<float> d_output;
+  TimeMajorCopy copy;
+  Input input;
   const internal::LossValue value =
-      ForwardWithLoss(*impl_, output_width(), input, target, loss,
-                      /*training=*/true, &trace, &d_output);
+      ForwardWithLoss(*impl_, output_width(), caller_input, target, loss,
+                      /*training=*/true, &copy, &input, &trace, &d_output);
   if (gradients->impl_ == nullptr) {
     gradients->impl_ = std::make_unique<Gradients::Impl>();
   }
@@ -220,6 +299,10 @@ float Model::ComputeGradients(const Input& input, const Target& target,
   impl_->threads->Run([&] {
     internal::RunBackward(*impl_, input, trace, d_output.data(), gradients);
   });
+  if (impl_->config.batch_first) {
+    ToBatchFirst(input.seq_len, input.batch, impl_->config.input_size,
+                 &gradients->x);
+  }
   return static_cast<float>(value.mean);
 }
 

@@ -20,6 +20,7 @@ class GateLayout {
   GateLayout() = default;
   GateLayout(int hidden, int lanes) : hidden_(hidden), lanes_(lanes) {}
 
+  int hidden() const { return hidden_; }
   int panels() const { return (hidden_ + lanes_ - 1) / lanes_; }
   // Columns of a gate-interleaved row, padding included.
   int width() const { return panels() * kernels::kPanelVectors * lanes_; }
@@ -37,29 +38,38 @@ class GateLayout {
   int lanes_ = 1;
 };
 
+// One direction of one layer. P is the width of h: proj_size, or H.
 struct PackedLayer {
   kernels::PackedB w_ih;       // K = I_k, N = gate columns: x W_ih^T
-  kernels::PackedB w_hh;       // K = H, N = gate columns: h W_hh^T
+  kernels::PackedB w_hh;       // K = P, N = gate columns: h W_hh^T
   kernels::PackedB w_ih_rows;  // K = gate columns, N = I_k: dA W_ih
-  kernels::PackedB w_hh_rows;  // K = gate columns, N = H: dA W_hh
+  kernels::PackedB w_hh_rows;  // K = gate columns, N = P: dA W_hh
   std::vector<float> bias;     // b_ih + b_hh, gate-interleaved
+  // With a projection (empty otherwise).
+  kernels::PackedB w_hr;       // K = H, N = P: r W_hr^T
+  kernels::PackedB w_hr_rows;  // K = P, N = H: dh W_hr
   // With bfloat16 weights: the batch-1 kernels' copies (empty otherwise).
   kernels::PackedBF16 w_ih_bf16;
   kernels::PackedBF16 w_hh_bf16;
+  kernels::PackedBF16 w_hr_bf16;
 };
 
 struct PackedWeights {
   const kernels::KernelTable* kernels = nullptr;
   kernels::Blocking blocking;
   GateLayout gates;
-  std::vector<PackedLayer> layers;
-  kernels::PackedB head;       // K = H, N = O: h W_head^T
-  kernels::PackedB head_rows;  // K = O, N = H: dY W_head
+  int directions = 1;
+  std::vector<PackedLayer> layers;  // [L][D]
+  kernels::PackedB head;            // K = H, N = O: h W_head^T
+  kernels::PackedB head_rows;       // K = O, N = H: dY W_head
   kernels::PackedBF16 head_bf16;
   bool bf16 = false;  // weights rounded to bfloat16 everywhere
 
-  const kernels::PackedBF16* w_hh_bf16(int layer) const {
-    return bf16 ? &layers[layer].w_hh_bf16 : nullptr;
+  const PackedLayer& layer(int index, int dir = 0) const {
+    return layers[index * directions + dir];
+  }
+  const kernels::PackedBF16* w_hh_bf16(int index, int dir = 0) const {
+    return bf16 ? &layer(index, dir).w_hh_bf16 : nullptr;
   }
 };
 

@@ -39,10 +39,15 @@ void ValidateConfig(const ModelConfig& config) {
           config.output_size);
   // Counted in double: at the dimension limits the count exceeds int64.
   const double hidden = config.hidden_size;
+  const double dirs = config.bidirectional ? 2 : 1;
+  const double state = config.proj_size > 0 ? config.proj_size : hidden;
+  const double per_direction_rest =
+      4 * hidden * (state + 2) + (config.proj_size > 0 ? state * hidden : 0);
   const double parameters =
-      4 * hidden * (config.input_size + hidden + 2) +
-      (config.num_layers - 1.0) * 4 * hidden * (2 * hidden + 2) +
-      config.output_size * (hidden + 1);
+      dirs * (4 * hidden * config.input_size + per_direction_rest) +
+      (config.num_layers - 1.0) * dirs *
+          (4 * hidden * dirs * state + per_direction_rest) +
+      config.output_size * (dirs * state + 1);
   Require(parameters <= static_cast<double>(kMaxParameters),
           "the model would have ", static_cast<long double>(parameters),
           " parameters (from config.input_size = ", config.input_size,
@@ -50,33 +55,39 @@ void ValidateConfig(const ModelConfig& config) {
           ", config.num_layers = ", config.num_layers,
           ", config.output_size = ", config.output_size, "); at most ",
           kMaxParameters, " parameters are supported");
-  Require(!config.bidirectional,
-          "config.bidirectional must be false: bidirectional layers are not "
-          "supported in this version");
-  Require(config.proj_size == 0,
-          "config.proj_size must be 0: projection is not supported in this "
-          "version, got ",
-          config.proj_size);
-  Require(config.dropout == 0.0f,
-          "config.dropout must be 0: dropout is not supported in this "
-          "version, got ",
-          config.dropout);
+  Require(config.proj_size >= 0 && config.proj_size < config.hidden_size,
+          "config.proj_size must be in [0, config.hidden_size = ",
+          config.hidden_size, ") (0 = no projection), got ", config.proj_size);
+  Require(config.dropout >= 0.0f && config.dropout < 1.0f,
+          "config.dropout must be in [0, 1), got ", config.dropout);
 }
 
+// PyTorch's order: per layer, per direction: weight_ih, weight_hh, bias_ih,
+// bias_hh, weight_hr; the reverse direction's names end in "_reverse".
 ParameterLayout::ParameterLayout(const ModelConfig& config) : config_(config) {
   ValidateConfig(config);
+  directions_ = config.bidirectional ? 2 : 1;
+  state_width_ = config.proj_size > 0 ? config.proj_size : config.hidden_size;
   const int gates = 4 * config.hidden_size;
   for (int layer = 0; layer < config.num_layers; ++layer) {
-    const std::string k = std::to_string(layer);
-    LayerOffsets offsets;
-    offsets.w_ih = Add("weight_ih_l" + k, {gates, layer_input_size(layer)});
-    offsets.w_hh = Add("weight_hh_l" + k, {gates, config.hidden_size});
-    offsets.b_ih = Add("bias_ih_l" + k, {gates});
-    offsets.b_hh = Add("bias_hh_l" + k, {gates});
-    layers_.push_back(offsets);
+    for (int dir = 0; dir < directions_; ++dir) {
+      const std::string k =
+          std::to_string(layer) + (dir == 1 ? "_reverse" : "");
+      DirectionOffsets offsets{};
+      offsets.w_ih = Add("weight_ih_l" + k, {gates, layer_input_size(layer)});
+      offsets.w_hh = Add("weight_hh_l" + k, {gates, state_width_});
+      offsets.b_ih = Add("bias_ih_l" + k, {gates});
+      offsets.b_hh = Add("bias_hh_l" + k, {gates});
+      if (config.proj_size > 0) {
+        offsets.w_hr =
+            Add("weight_hr_l" + k, {config.proj_size, config.hidden_size});
+      }
+      offsets_.push_back(offsets);
+    }
   }
   if (config.output_size > 0) {
-    head_weight_ = Add("head.weight", {config.output_size, config.hidden_size});
+    head_weight_ =
+        Add("head.weight", {config.output_size, layer_output_size()});
     head_bias_ = Add("head.bias", {config.output_size});
   }
 }
@@ -105,7 +116,7 @@ const TensorInfo& ParameterLayout::Find(const std::string& name) const {
 }
 
 int ParameterLayout::layer_input_size(int layer) const {
-  return layer == 0 ? config_.input_size : config_.hidden_size;
+  return layer == 0 ? config_.input_size : layer_output_size();
 }
 
 }  // namespace lstmkit::internal

@@ -1,7 +1,9 @@
 #include "reference.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "forward_pass.h"
 #include "parameter_layout.h"
 
 namespace lstmkit::reference {
@@ -10,120 +12,211 @@ namespace {
 
 using internal::ParameterLayout;
 
-struct LayerTrace {
-  // Activated gates, each [T][B][H]; c and h are [T+1][B][H] with c[0] = c0.
-  std::vector<double> i, f, g, o, c, h;
-};
+double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-struct Trace {
-  std::vector<LayerTrace> layers;
-  std::vector<double> z;  // head pre-activation, or the top layer's h rows
-  int rows = 0;
-  // Output row r reads the top layer's h at row source[r] (indexing h's
-  // [T+1][B] rows); rows past a sequence's end are not valid.
-  std::vector<size_t> source;
-  std::vector<bool> valid;
+// Sizes that every function below needs.
+struct Dims {
+  int steps, batch, hidden, state, dirs, layers;
+  explicit Dims(const Problem& p, const ParameterLayout& layout)
+      : steps(p.seq_len),
+        batch(p.batch),
+        hidden(p.config.hidden_size),
+        state(layout.state_width()),
+        dirs(layout.directions()),
+        layers(p.config.num_layers) {}
+  int out_width() const { return dirs * state; }
 };
 
 int Length(const Problem& p, int b) {
   return p.seq_lens.empty() ? p.seq_len : p.seq_lens[b];
 }
 
-double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+// One direction of one layer. Step arrays are [T][B][n], indexed by time;
+// the initial state sits apart.
+struct DirTrace {
+  std::vector<double> i, f, g, o, c, r, h;  // c, r: H wide; h: P wide
+  std::vector<double> c0, h0;               // [B][H], [B][P]
+};
 
-size_t Idx(int t, int b, int j, int batch, int width) {
+struct LayerTrace {
+  std::vector<double> in;   // this layer's input after dropout, [T][B][I_k]
+  std::vector<double> out;  // [T][B][D*P], zero past a sequence's end
+  DirTrace dir[2];
+};
+
+struct Trace {
+  std::vector<LayerTrace> layers;
+  std::vector<double> z;  // head pre-activation, or the top layer's rows
+  int rows = 0;
+  // Output row r reads the top layer's output at step step[r] of sequence
+  // seq[r]; rows past a sequence's end are not valid.
+  std::vector<int> step, seq;
+  std::vector<bool> valid;
+};
+
+size_t At(int t, int b, int j, int batch, int width) {
   return (static_cast<size_t>(t) * batch + b) * width + j;
 }
 
-void ForwardLayer(const Problem& p, const ParameterLayout& layout, int layer,
-                  const std::vector<double>& x, LayerTrace* tr) {
-  const int hd = p.config.hidden_size, in = layout.layer_input_size(layer);
-  const int steps = p.seq_len, batch = p.batch;
-  const size_t state = static_cast<size_t>(batch) * hd;
-  const double* w_ih = &p.params[layout.weight_ih(layer)];
-  const double* w_hh = &p.params[layout.weight_hh(layer)];
-  const double* b_ih = &p.params[layout.bias_ih(layer)];
-  const double* b_hh = &p.params[layout.bias_hh(layer)];
-  for (auto* v : {&tr->i, &tr->f, &tr->g, &tr->o}) v->assign(steps * state, 0);
-  tr->c.assign((steps + 1) * state, 0.0);
-  tr->h.assign((steps + 1) * state, 0.0);
-  for (size_t s = 0; s < state && !p.h0.empty(); ++s) {
-    tr->h[s] = p.h0[layer * state + s];
-    tr->c[s] = p.c0[layer * state + s];
+// The step whose state step t of a direction continues from, or -1 for the
+// initial state.
+int PrevStep(const Problem& p, int dir, int t, int b) {
+  if (dir == 0) return t - 1;
+  return t + 1 < Length(p, b) ? t + 1 : -1;
+}
+
+const double* PrevH(const DirTrace& d, const Dims& n, int prev, int b) {
+  return prev < 0 ? &d.h0[static_cast<size_t>(b) * n.state]
+                  : &d.h[At(prev, b, 0, n.batch, n.state)];
+}
+const double* PrevC(const DirTrace& d, const Dims& n, int prev, int b) {
+  return prev < 0 ? &d.c0[static_cast<size_t>(b) * n.hidden]
+                  : &d.c[At(prev, b, 0, n.batch, n.hidden)];
+}
+
+void InitialStates(const Problem& p, const Dims& n, int layer, int dir,
+                   DirTrace* d) {
+  const size_t block = static_cast<size_t>(layer * n.dirs + dir) * n.batch;
+  d->h0.assign(static_cast<size_t>(n.batch) * n.state, 0.0);
+  d->c0.assign(static_cast<size_t>(n.batch) * n.hidden, 0.0);
+  if (p.h0.empty()) return;
+  std::copy_n(&p.h0[block * n.state], d->h0.size(), d->h0.begin());
+  std::copy_n(&p.c0[block * n.hidden], d->c0.size(), d->c0.begin());
+}
+
+// One step of one direction for sequence b.
+void CellForward(const Problem& p, const ParameterLayout& layout, const Dims& n,
+                 int layer, int dir, int t, int b, const std::vector<double>& x,
+                 DirTrace* d) {
+  const int in = layout.layer_input_size(layer);
+  const double* w_ih = &p.params[layout.weight_ih(layer, dir)];
+  const double* w_hh = &p.params[layout.weight_hh(layer, dir)];
+  const double* b_ih = &p.params[layout.bias_ih(layer, dir)];
+  const double* b_hh = &p.params[layout.bias_hh(layer, dir)];
+  const int prev = PrevStep(p, dir, t, b);
+  const double* h_prev = PrevH(*d, n, prev, b);
+  const double* c_prev = PrevC(*d, n, prev, b);
+  for (int j = 0; j < n.hidden; ++j) {
+    double a[4];
+    for (int q = 0; q < 4; ++q) {
+      const int row = q * n.hidden + j;
+      double sum = b_ih[row] + b_hh[row];
+      for (int k = 0; k < in; ++k) {
+        sum += w_ih[static_cast<size_t>(row) * in + k] *
+               x[At(t, b, k, n.batch, in)];
+      }
+      for (int k = 0; k < n.state; ++k) {
+        sum += w_hh[static_cast<size_t>(row) * n.state + k] * h_prev[k];
+      }
+      a[q] = sum;
+    }
+    const size_t at = At(t, b, j, n.batch, n.hidden);
+    d->i[at] = Sigmoid(a[0]);
+    d->f[at] = Sigmoid(a[1]);
+    d->g[at] = std::tanh(a[2]);
+    d->o[at] = Sigmoid(a[3]);
+    d->c[at] = d->f[at] * c_prev[j] + d->i[at] * d->g[at];
+    d->r[at] = d->o[at] * std::tanh(d->c[at]);
   }
-  for (int t = 0; t < steps; ++t) {
-    for (int b = 0; b < batch; ++b) {
-      if (t >= Length(p, b)) continue;
-      for (int j = 0; j < hd; ++j) {
-        double a[4];
-        for (int q = 0; q < 4; ++q) {
-          const int row = q * hd + j;
-          double sum = b_ih[row] + b_hh[row];
-          for (int k = 0; k < in; ++k) {
-            sum += w_ih[static_cast<size_t>(row) * in + k] *
-                   x[Idx(t, b, k, batch, in)];
-          }
-          for (int k = 0; k < hd; ++k) {
-            sum += w_hh[static_cast<size_t>(row) * hd + k] *
-                   tr->h[Idx(t, b, k, batch, hd)];
-          }
-          a[q] = sum;
-        }
-        const size_t at = Idx(t, b, j, batch, hd);
-        const size_t next = Idx(t + 1, b, j, batch, hd);
-        tr->i[at] = Sigmoid(a[0]);
-        tr->f[at] = Sigmoid(a[1]);
-        tr->g[at] = std::tanh(a[2]);
-        tr->o[at] = Sigmoid(a[3]);
-        tr->c[next] = tr->f[at] * tr->c[at] + tr->i[at] * tr->g[at];
-        tr->h[next] = tr->o[at] * std::tanh(tr->c[next]);
+  double* h = &d->h[At(t, b, 0, n.batch, n.state)];
+  const double* r = &d->r[At(t, b, 0, n.batch, n.hidden)];
+  if (n.state == n.hidden) {
+    std::copy_n(r, n.hidden, h);
+    return;
+  }
+  const double* w_hr = &p.params[layout.weight_hr(layer, dir)];
+  for (int q = 0; q < n.state; ++q) {
+    double sum = 0.0;
+    for (int j = 0; j < n.hidden; ++j) {
+      sum += w_hr[static_cast<size_t>(q) * n.hidden + j] * r[j];
+    }
+    h[q] = sum;
+  }
+}
+
+void ForwardLayer(const Problem& p, const ParameterLayout& layout,
+                  const Dims& n, int layer, LayerTrace* tr) {
+  tr->out.assign(static_cast<size_t>(n.steps) * n.batch * n.out_width(), 0.0);
+  for (int dir = 0; dir < n.dirs; ++dir) {
+    DirTrace& d = tr->dir[dir];
+    const size_t cells = static_cast<size_t>(n.steps) * n.batch * n.hidden;
+    for (auto* v : {&d.i, &d.f, &d.g, &d.o, &d.c, &d.r}) v->assign(cells, 0.0);
+    d.h.assign(static_cast<size_t>(n.steps) * n.batch * n.state, 0.0);
+    InitialStates(p, n, layer, dir, &d);
+    for (int b = 0; b < n.batch; ++b) {
+      const int len = Length(p, b);
+      for (int s = 0; s < len; ++s) {
+        const int t = dir == 0 ? s : len - 1 - s;
+        CellForward(p, layout, n, layer, dir, t, b, tr->in, &d);
+        std::copy_n(&d.h[At(t, b, 0, n.batch, n.state)], n.state,
+                    &tr->out[At(t, b, dir * n.state, n.batch, n.out_width())]);
       }
     }
   }
 }
 
-// Which rows of the top layer's h feed the head, and which are valid.
+// The dropout scale of layer `layer`'s input value (t, b, j).
+double DropScale(const Problem& p, bool training, int layer, int t, int b,
+                 int j) {
+  if (!training || layer == 0 || p.config.dropout == 0.0f) return 1.0;
+  return internal::DropoutScale(p.dropout_seed, layer, t, b, j,
+                                p.config.dropout);
+}
+
+// Which rows of the top layer's output feed the head, and which are valid.
 void HeadRows(const Problem& p, Trace* tr) {
   const bool last = p.config.output_steps == OutputSteps::kLastStep;
   tr->rows = last ? p.batch : p.seq_len * p.batch;
   for (int r = 0; r < tr->rows; ++r) {
     const int b = r % p.batch;
     const int t = last ? Length(p, b) - 1 : r / p.batch;
-    tr->source.push_back(static_cast<size_t>(t + 1) * p.batch + b);
+    tr->step.push_back(t);
+    tr->seq.push_back(b);
     tr->valid.push_back(t < Length(p, b));
   }
 }
 
-Trace RunForward(const Problem& p) {
+Trace RunForward(const Problem& p, bool training) {
   const ParameterLayout layout(p.config);
-  const int hd = p.config.hidden_size;
+  const Dims n(p, layout);
   Trace tr;
-  tr.layers.resize(p.config.num_layers);
-  std::vector<double> x = p.x;
-  for (int layer = 0; layer < p.config.num_layers; ++layer) {
-    ForwardLayer(p, layout, layer, x, &tr.layers[layer]);
-    const auto& h = tr.layers[layer].h;
-    x.assign(h.begin() + static_cast<size_t>(p.batch) * hd, h.end());
+  tr.layers.resize(n.layers);
+  for (int layer = 0; layer < n.layers; ++layer) {
+    LayerTrace& l = tr.layers[layer];
+    const std::vector<double>& below =
+        layer == 0 ? p.x : tr.layers[layer - 1].out;
+    const int in = layout.layer_input_size(layer);
+    l.in = below;
+    for (int t = 0; t < n.steps; ++t) {
+      for (int b = 0; b < n.batch; ++b) {
+        for (int j = 0; j < in; ++j) {
+          l.in[At(t, b, j, n.batch, in)] *=
+              DropScale(p, training, layer, t, b, j);
+        }
+      }
+    }
+    ForwardLayer(p, layout, n, layer, &l);
   }
   HeadRows(p, &tr);
-  const std::vector<double>& top = tr.layers.back().h;
+  const std::vector<double>& top = tr.layers.back().out;
   const int out = p.config.output_size;
-  const int width = out > 0 ? out : hd;
+  const int in = n.out_width();
+  const int width = out > 0 ? out : in;
   tr.z.assign(static_cast<size_t>(tr.rows) * width, 0.0);
-  const double* w = out > 0 ? &p.params[layout.head_weight()] : nullptr;
-  const double* bias = out > 0 ? &p.params[layout.head_bias()] : nullptr;
   for (int r = 0; r < tr.rows; ++r) {
     if (!tr.valid[r]) continue;  // zero past a sequence's end
-    const double* h = &top[tr.source[r] * hd];
+    const double* h = &top[At(tr.step[r], tr.seq[r], 0, n.batch, in)];
     double* z = &tr.z[static_cast<size_t>(r) * width];
     if (out == 0) {
-      std::copy(h, h + hd, z);
+      std::copy_n(h, in, z);
       continue;
     }
+    const double* w = &p.params[layout.head_weight()];
+    const double* bias = &p.params[layout.head_bias()];
     for (int o = 0; o < out; ++o) {
       double sum = bias[o];
-      for (int j = 0; j < hd; ++j)
-        sum += w[static_cast<size_t>(o) * hd + j] * h[j];
+      for (int j = 0; j < in; ++j)
+        sum += w[static_cast<size_t>(o) * in + j] * h[j];
       z[o] = sum;
     }
   }
@@ -146,8 +239,7 @@ double LossAndGradient(const Objective& obj, const Trace& tr,
   const int width = static_cast<int>(tr.z.size() / tr.rows);
   dz->assign(tr.z.size(), 0.0);
   if (obj.loss.kind == LossKind::kMeanSquaredError) {
-    double sum = 0.0;
-    double n = 0.0;
+    double sum = 0.0, n = 0.0;
     for (int r = 0; r < tr.rows; ++r) n += tr.valid[r] ? width : 0;
     for (size_t e = 0; e < tr.z.size(); ++e) {
       if (!tr.valid[e / width]) continue;
@@ -177,107 +269,138 @@ double LossAndGradient(const Objective& obj, const Trace& tr,
   return sum / labelled;
 }
 
-// dL/dh of the top layer for every step, [T][B][H], from dL/dz.
+// dL/d(top layer output), [T][B][D*P], from dL/dz.
 std::vector<double> HeadBackward(const Problem& p,
-                                 const ParameterLayout& layout, const Trace& tr,
-                                 const std::vector<double>& dz,
+                                 const ParameterLayout& layout, const Dims& n,
+                                 const Trace& tr, const std::vector<double>& dz,
                                  BackwardResult* out) {
-  const int hd = p.config.hidden_size, o_size = p.config.output_size;
-  std::vector<double> dh(static_cast<size_t>(p.seq_len) * p.batch * hd, 0.0);
-  const std::vector<double>& top = tr.layers.back().h;
+  const int in = n.out_width(), o_size = p.config.output_size;
+  std::vector<double> d_top(static_cast<size_t>(n.steps) * n.batch * in, 0.0);
+  const std::vector<double>& top = tr.layers.back().out;
   for (int r = 0; r < tr.rows; ++r) {
     if (!tr.valid[r]) continue;
-    // h's row source[r] is step source[r] / B - 1 in dh's [T][B] rows.
-    double* dh_row = &dh[(tr.source[r] - p.batch) * hd];
+    const size_t row = At(tr.step[r], tr.seq[r], 0, n.batch, in);
+    double* dh = &d_top[row];
     if (o_size == 0) {
-      for (int j = 0; j < hd; ++j)
-        dh_row[j] += dz[static_cast<size_t>(r) * hd + j];
+      for (int j = 0; j < in; ++j) dh[j] += dz[static_cast<size_t>(r) * in + j];
       continue;
     }
-    const double* h = &top[tr.source[r] * hd];
     const double* w = &p.params[layout.head_weight()];
     double* dw = &out->d_params[layout.head_weight()];
     double* db = &out->d_params[layout.head_bias()];
     for (int o = 0; o < o_size; ++o) {
       const double d = dz[static_cast<size_t>(r) * o_size + o];
       db[o] += d;
-      for (int j = 0; j < hd; ++j) {
-        dw[static_cast<size_t>(o) * hd + j] += d * h[j];
-        dh_row[j] += d * w[static_cast<size_t>(o) * hd + j];
+      for (int j = 0; j < in; ++j) {
+        dw[static_cast<size_t>(o) * in + j] += d * top[row + j];
+        dh[j] += d * w[static_cast<size_t>(o) * in + j];
       }
     }
   }
-  return dh;
+  return d_top;
 }
 
-// Backward through one layer; returns dL/dx for its input, [T][B][I_k].
-std::vector<double> BackwardLayer(const Problem& p,
-                                  const ParameterLayout& layout, int layer,
-                                  const std::vector<double>& x,
-                                  const LayerTrace& tr,
-                                  const std::vector<double>& dh_out,
-                                  BackwardResult* out) {
-  const int hd = p.config.hidden_size, in = layout.layer_input_size(layer);
-  const int batch = p.batch;
-  const size_t state = static_cast<size_t>(batch) * hd;
-  const double* w_ih = &p.params[layout.weight_ih(layer)];
-  const double* w_hh = &p.params[layout.weight_hh(layer)];
-  double* dw_ih = &out->d_params[layout.weight_ih(layer)];
-  double* dw_hh = &out->d_params[layout.weight_hh(layer)];
-  double* db_ih = &out->d_params[layout.bias_ih(layer)];
-  double* db_hh = &out->d_params[layout.bias_hh(layer)];
-  std::vector<double> dx(static_cast<size_t>(p.seq_len) * batch * in, 0.0);
-  std::vector<double> dh_rec(state, 0.0), dc_next(state, 0.0),
-      f_next(state, 0.0);
-  std::vector<double> da(4 * static_cast<size_t>(hd));
-  for (int t = p.seq_len - 1; t >= 0; --t) {
-    std::vector<double> dh_rec_prev(state, 0.0);
-    for (int b = 0; b < batch; ++b) {
-      if (t >= Length(p, b)) continue;
-      for (int j = 0; j < hd; ++j) {
-        const size_t at = Idx(t, b, j, batch, hd), s = at - t * state;
-        const double dh = dh_out[at] + dh_rec[s];
-        const double tc = std::tanh(tr.c[at + state]);
-        const double i = tr.i[at], f = tr.f[at], g = tr.g[at], o = tr.o[at];
-        const double d_o = dh * tc * o * (1 - o);
-        const double dc = dh * o * (1 - tc * tc) + dc_next[s] * f_next[s];
-        da[j] = dc * g * i * (1 - i);
-        da[hd + j] = dc * tr.c[at] * f * (1 - f);
-        da[2 * hd + j] = dc * i * (1 - g * g);
-        da[3 * hd + j] = d_o;
-        dc_next[s] = dc;
-        f_next[s] = f;
-      }
-      for (int row = 0; row < 4 * hd; ++row) {
-        db_ih[row] += da[row];
-        db_hh[row] += da[row];
-        for (int k = 0; k < in; ++k) {
-          dw_ih[static_cast<size_t>(row) * in + k] +=
-              da[row] * x[Idx(t, b, k, batch, in)];
-          dx[Idx(t, b, k, batch, in)] +=
-              w_ih[static_cast<size_t>(row) * in + k] * da[row];
-        }
-        for (int k = 0; k < hd; ++k) {
-          dw_hh[static_cast<size_t>(row) * hd + k] +=
-              da[row] * tr.h[Idx(t, b, k, batch, hd)];
-          dh_rec_prev[static_cast<size_t>(b) * hd + k] +=
-              w_hh[static_cast<size_t>(row) * hd + k] * da[row];
-        }
+// Backward through one step of one direction for sequence b. dh: dL/dh of
+// this step (above plus successor); dc_carry: dL/dc from the successor, in
+// and out (out: for the predecessor). Returns dL/dh_prev.
+std::vector<double> CellBackward(
+    const Problem& p, const ParameterLayout& layout, const Dims& n, int layer,
+    int dir, int t, int b, const LayerTrace& l, const std::vector<double>& dh,
+    std::vector<double>* dc_carry, std::vector<double>* d_in,
+    BackwardResult* out) {
+  const DirTrace& d = l.dir[dir];
+  const int in = layout.layer_input_size(layer);
+  std::vector<double> dr = dh;
+  if (n.state != n.hidden) {
+    const double* w_hr = &p.params[layout.weight_hr(layer, dir)];
+    double* dw_hr = &out->d_params[layout.weight_hr(layer, dir)];
+    const double* r = &d.r[At(t, b, 0, n.batch, n.hidden)];
+    dr.assign(n.hidden, 0.0);
+    for (int q = 0; q < n.state; ++q) {
+      for (int j = 0; j < n.hidden; ++j) {
+        dw_hr[static_cast<size_t>(q) * n.hidden + j] += dh[q] * r[j];
+        dr[j] += w_hr[static_cast<size_t>(q) * n.hidden + j] * dh[q];
       }
     }
-    dh_rec = dh_rec_prev;
   }
-  for (size_t s = 0; s < state; ++s) {
-    out->dh0[layer * state + s] = dh_rec[s];
-    out->dc0[layer * state + s] = dc_next[s] * f_next[s];
+  const int prev = PrevStep(p, dir, t, b);
+  const double* h_prev = PrevH(d, n, prev, b);
+  const double* c_prev = PrevC(d, n, prev, b);
+  std::vector<double> da(4 * static_cast<size_t>(n.hidden));
+  for (int j = 0; j < n.hidden; ++j) {
+    const size_t at = At(t, b, j, n.batch, n.hidden);
+    const double i = d.i[at], f = d.f[at], g = d.g[at], o = d.o[at];
+    const double tc = std::tanh(d.c[at]);
+    const double dc = dr[j] * o * (1 - tc * tc) + (*dc_carry)[j];
+    da[j] = dc * g * i * (1 - i);
+    da[n.hidden + j] = dc * c_prev[j] * f * (1 - f);
+    da[2 * n.hidden + j] = dc * i * (1 - g * g);
+    da[3 * n.hidden + j] = dr[j] * tc * o * (1 - o);
+    (*dc_carry)[j] = dc * f;
   }
-  return dx;
+  const double* w_ih = &p.params[layout.weight_ih(layer, dir)];
+  const double* w_hh = &p.params[layout.weight_hh(layer, dir)];
+  double* dw_ih = &out->d_params[layout.weight_ih(layer, dir)];
+  double* dw_hh = &out->d_params[layout.weight_hh(layer, dir)];
+  double* db_ih = &out->d_params[layout.bias_ih(layer, dir)];
+  double* db_hh = &out->d_params[layout.bias_hh(layer, dir)];
+  std::vector<double> dh_prev(n.state, 0.0);
+  for (int row = 0; row < 4 * n.hidden; ++row) {
+    db_ih[row] += da[row];
+    db_hh[row] += da[row];
+    for (int k = 0; k < in; ++k) {
+      dw_ih[static_cast<size_t>(row) * in + k] +=
+          da[row] * l.in[At(t, b, k, n.batch, in)];
+      (*d_in)[At(t, b, k, n.batch, in)] +=
+          w_ih[static_cast<size_t>(row) * in + k] * da[row];
+    }
+    for (int k = 0; k < n.state; ++k) {
+      dw_hh[static_cast<size_t>(row) * n.state + k] += da[row] * h_prev[k];
+      dh_prev[k] += w_hh[static_cast<size_t>(row) * n.state + k] * da[row];
+    }
+  }
+  return dh_prev;
+}
+
+// Backward through one layer; returns dL/d(this layer's input) before the
+// dropout mask.
+std::vector<double> BackwardLayer(const Problem& p,
+                                  const ParameterLayout& layout, const Dims& n,
+                                  int layer, const LayerTrace& l,
+                                  const std::vector<double>& d_out,
+                                  BackwardResult* out) {
+  const int in = layout.layer_input_size(layer);
+  std::vector<double> d_in(static_cast<size_t>(n.steps) * n.batch * in, 0.0);
+  for (int dir = 0; dir < n.dirs; ++dir) {
+    const size_t block = static_cast<size_t>(layer * n.dirs + dir) * n.batch;
+    for (int b = 0; b < n.batch; ++b) {
+      const int len = Length(p, b);
+      std::vector<double> dh_rec(n.state, 0.0), dc_carry(n.hidden, 0.0);
+      // Walk this sequence's steps in the reverse of the order they ran.
+      for (int s = len - 1; s >= 0; --s) {
+        const int t = dir == 0 ? s : len - 1 - s;
+        std::vector<double> dh(n.state);
+        for (int q = 0; q < n.state; ++q) {
+          dh[q] = d_out[At(t, b, dir * n.state + q, n.batch, n.out_width())] +
+                  dh_rec[q];
+        }
+        dh_rec = CellBackward(p, layout, n, layer, dir, t, b, l, dh, &dc_carry,
+                              &d_in, out);
+      }
+      std::copy_n(dh_rec.begin(), n.state, &out->dh0[(block + b) * n.state]);
+      std::copy_n(dc_carry.begin(), n.hidden,
+                  &out->dc0[(block + b) * n.hidden]);
+    }
+  }
+  return d_in;
 }
 
 }  // namespace
 
 ForwardResult Forward(const Problem& p) {
-  const Trace tr = RunForward(p);
+  const ParameterLayout layout(p.config);
+  const Dims n(p, layout);
+  const Trace tr = RunForward(p, /*training=*/false);
   ForwardResult result;
   result.y = tr.z;
   if (p.config.output_activation == OutputActivation::kSoftmax) {
@@ -290,45 +413,52 @@ ForwardResult Forward(const Problem& p) {
                 result.y.begin() + static_cast<size_t>(r) * width);
     }
   }
-  const int hd = p.config.hidden_size;
-  for (const LayerTrace& layer : tr.layers) {
-    for (int b = 0; b < p.batch; ++b) {
-      const size_t at = (static_cast<size_t>(Length(p, b)) * p.batch + b) * hd;
-      result.h_n.insert(result.h_n.end(), &layer.h[at], &layer.h[at] + hd);
-      result.c_n.insert(result.c_n.end(), &layer.c[at], &layer.c[at] + hd);
+  for (int layer = 0; layer < n.layers; ++layer) {
+    for (int dir = 0; dir < n.dirs; ++dir) {
+      const DirTrace& d = tr.layers[layer].dir[dir];
+      for (int b = 0; b < n.batch; ++b) {
+        // Forward ends at the last step, reverse at step 0.
+        const int t = dir == 0 ? Length(p, b) - 1 : 0;
+        const double* h = &d.h[At(t, b, 0, n.batch, n.state)];
+        const double* c = &d.c[At(t, b, 0, n.batch, n.hidden)];
+        result.h_n.insert(result.h_n.end(), h, h + n.state);
+        result.c_n.insert(result.c_n.end(), c, c + n.hidden);
+      }
     }
   }
   return result;
 }
 
 double Loss(const Problem& p, const Objective& objective) {
-  const Trace tr = RunForward(p);
+  const Trace tr = RunForward(p, /*training=*/true);
   std::vector<double> dz;
   return LossAndGradient(objective, tr, &dz);
 }
 
 BackwardResult Backward(const Problem& p, const Objective& objective) {
   const ParameterLayout layout(p.config);
-  const Trace tr = RunForward(p);
+  const Dims n(p, layout);
+  const Trace tr = RunForward(p, /*training=*/true);
   BackwardResult out;
   std::vector<double> dz;
   out.loss = LossAndGradient(objective, tr, &dz);
   out.d_params.assign(layout.total_size(), 0.0);
-  const size_t states =
-      static_cast<size_t>(p.config.num_layers) * p.batch * p.config.hidden_size;
-  out.dh0.assign(states, 0.0);
-  out.dc0.assign(states, 0.0);
-  std::vector<double> dh = HeadBackward(p, layout, tr, dz, &out);
-  const size_t state = static_cast<size_t>(p.batch) * p.config.hidden_size;
-  for (int layer = p.config.num_layers - 1; layer >= 0; --layer) {
-    std::vector<double> x = p.x;
-    if (layer > 0) {
-      const auto& h = tr.layers[layer - 1].h;
-      x.assign(h.begin() + state, h.end());
+  const size_t states = static_cast<size_t>(n.layers) * n.dirs * n.batch;
+  out.dh0.assign(states * n.state, 0.0);
+  out.dc0.assign(states * n.hidden, 0.0);
+  std::vector<double> d = HeadBackward(p, layout, n, tr, dz, &out);
+  for (int layer = n.layers - 1; layer >= 0; --layer) {
+    d = BackwardLayer(p, layout, n, layer, tr.layers[layer], d, &out);
+    const int in = layout.layer_input_size(layer);
+    for (int t = 0; t < n.steps; ++t) {
+      for (int b = 0; b < n.batch; ++b) {
+        for (int j = 0; j < in; ++j) {
+          d[At(t, b, j, n.batch, in)] *= DropScale(p, true, layer, t, b, j);
+        }
+      }
     }
-    dh = BackwardLayer(p, layout, layer, x, tr.layers[layer], dh, &out);
   }
-  out.dx = dh;
+  out.dx = d;
   return out;
 }
 
@@ -343,6 +473,7 @@ Problem MakeProblem(const Model& model, const Input& input) {
   p.h0.assign(input.h0.begin(), input.h0.end());
   p.c0.assign(input.c0.begin(), input.c0.end());
   p.seq_lens.assign(input.seq_lens.begin(), input.seq_lens.end());
+  p.dropout_seed = input.dropout_seed;
   return p;
 }
 

@@ -16,12 +16,12 @@ namespace {
 template <typename Impl>
 void RequireStateBuffers(const Impl& s, const float* h, size_t h_size,
                          const float* c, size_t c_size) {
-  const size_t expected = static_cast<size_t>(s.layers) * s.hidden;
-  auto shape = [&] {
+  internal::RequireBufferLazy("h", h, h_size, s.h_size(), [&] {
+    return "[L][P] = " + internal::ShapeString({s.layers, s.state});
+  });
+  internal::RequireBufferLazy("c", c, c_size, s.c_size(), [&] {
     return "[L][H] = " + internal::ShapeString({s.layers, s.hidden});
-  };
-  internal::RequireBufferLazy("h", h, h_size, expected, shape);
-  internal::RequireBufferLazy("c", c, c_size, expected, shape);
+  });
 }
 
 }  // namespace
@@ -32,28 +32,39 @@ void RequireStateBuffers(const Impl& s, const float* h, size_t h_size,
 struct Stream::Impl {
   const Model::Impl* model = nullptr;
   int layers = 0;
-  int hidden = 0;
+  int hidden = 0;  // H
+  int state = 0;   // P: proj_size, or H
+  bool projected = false;
   int gate_width = 0;
   std::vector<float> gates;  // [gate_width]
-  std::vector<float> h;      // [2][L][H]: current and next
+  std::vector<float> r;      // [H]: the cell's output before W_hr
+  std::vector<float> h;      // [2][L][P]: current and next
   std::vector<float> c;      // [L][H]
   int outputs = 0;           // O
   int current = 0;           // which half of h holds the state
 
   float* h_state(int half, int layer) {
-    return h.data() + (static_cast<size_t>(half) * layers + layer) * hidden;
+    return h.data() + (static_cast<size_t>(half) * layers + layer) * state;
   }
+  size_t h_size() const { return static_cast<size_t>(layers) * state; }
+  size_t c_size() const { return static_cast<size_t>(layers) * hidden; }
 };
 
 Stream::Stream(const Model& model) : impl_(std::make_unique<Impl>()) {
   const Model::Impl& m = *model.impl_;
+  Require(!m.config.bidirectional,
+          "a Stream needs a unidirectional model: a bidirectional layer reads "
+          "the whole sequence before its first output");
   impl_->model = &m;
   impl_->layers = m.config.num_layers;
   impl_->hidden = m.config.hidden_size;
+  impl_->state = m.layout->state_width();
+  impl_->projected = impl_->state != impl_->hidden;
   impl_->gate_width = m.packed.gates.width();
   impl_->gates.resize(impl_->gate_width);
-  impl_->h.resize(2 * state_size());
-  impl_->c.resize(state_size());
+  impl_->r.resize(impl_->projected ? impl_->hidden : 0);
+  impl_->h.resize(2 * impl_->h_size());
+  impl_->c.resize(impl_->c_size());
   impl_->outputs = model.output_width();
   Reset();
 }
@@ -61,9 +72,8 @@ Stream::~Stream() = default;
 Stream::Stream(Stream&&) noexcept = default;
 Stream& Stream::operator=(Stream&&) noexcept = default;
 
-size_t Stream::state_size() const {
-  return static_cast<size_t>(impl_->layers) * impl_->hidden;
-}
+size_t Stream::state_size() const { return impl_->c_size(); }
+size_t Stream::h_state_size() const { return impl_->h_size(); }
 
 void Stream::Reset() {
   std::fill(impl_->h.begin(), impl_->h.end(), 0.0f);
@@ -73,9 +83,9 @@ void Stream::Reset() {
 
 void Stream::GetState(Span<float> h, Span<float> c) const {
   RequireStateBuffers(*impl_, h.data(), h.size(), c.data(), c.size());
-  const float* src = impl_->h.data() + impl_->current * state_size();
-  std::copy_n(src, state_size(), h.data());
-  std::copy_n(impl_->c.data(), state_size(), c.data());
+  const float* src = impl_->h.data() + impl_->current * impl_->h_size();
+  std::copy_n(src, impl_->h_size(), h.data());
+  std::copy_n(impl_->c.data(), impl_->c_size(), c.data());
 }
 
 void Stream::SetState(Span<const float> h, Span<const float> c) {
@@ -91,55 +101,82 @@ namespace {
 // than the step itself.
 constexpr size_t kParallelStepBytes = 256 * 1024;
 
-// One phase of one step, over panels [first, first + count) of its output:
-// layer `phase` (< L) computes those hidden units of its h; phase L writes
-// those columns of the step's output row y_t. `current` is the half of the
-// h buffer that holds the state before the step.
-void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
-              int phase, int first, int count) {
+// Phases of one step: per layer the cell (sliced over hidden units) and,
+// with a projection, h = W_hr r (sliced over P), then the output row.
+int PhasesPerLayer(const Stream::Impl& s) { return s.projected ? 2 : 1; }
+int PhasesPerStep(const Stream::Impl& s) {
+  return s.layers * PhasesPerLayer(s) + 1;
+}
+
+// The cell of one layer for hidden-unit panels [first, first + count).
+void CellPhase(Stream::Impl& s, const float* x_t, int current, int layer,
+               int first, int count) {
   const Model::Impl& m = *s.model;
   const internal::PackedWeights& packed = m.packed;
   const kernels::KernelTable& kt = *packed.kernels;
   const int next = 1 - current;
   const int pw = kernels::kPanelVectors * kt.lanes;
-  if (phase < s.layers) {
-    const int layer = phase;
-    const internal::PackedLayer& w = packed.layers[layer];
-    const float* in = layer == 0 ? x_t : s.h_state(next, layer - 1);
-    const kernels::PackedPanels w_ih = w.w_ih.Panels(first, count);
-    float* gates = s.gates.data() + static_cast<size_t>(first) * pw;
-    std::copy_n(w.bias.data() + static_cast<size_t>(first) * pw, w_ih.n, gates);
-    const int in_size = m.layout->layer_input_size(layer);
-    if (packed.bf16) {
-      kt.gemv_packed_bf16(w_ih.n, in_size, in, w.w_ih_bf16.Panels(first, count),
-                          1.0f, gates);
-    } else {
-      kt.gemv_packed(w_ih.n, in_size, in, w_ih, 1.0f, gates);
-    }
-    kernels::LstmStepArgs step;
-    step.batch = 1;
-    step.hidden = s.hidden;
-    step.h_prev = s.h_state(current, layer);
-    step.w_hh = &w.w_hh;
-    step.w_hh_bf16 = packed.w_hh_bf16(layer);
-    step.first_panel = first;
-    step.panel_count = count;
-    step.gates = s.gates.data();
-    step.gate_stride = s.gate_width;
-    step.store_gates = false;
-    float* c = s.c.data() + static_cast<size_t>(layer) * s.hidden;
-    step.c_prev = c;
-    step.c = c;
-    step.h = s.h_state(next, layer);
-    step.mr = 1;
-    kt.lstm_step(step);
-    return;
+  const internal::PackedLayer& w = packed.layer(layer);
+  const float* in = layer == 0 ? x_t : s.h_state(next, layer - 1);
+  const kernels::PackedPanels w_ih = w.w_ih.Panels(first, count);
+  float* gates = s.gates.data() + static_cast<size_t>(first) * pw;
+  std::copy_n(w.bias.data() + static_cast<size_t>(first) * pw, w_ih.n, gates);
+  const int in_size = m.layout->layer_input_size(layer);
+  if (packed.bf16) {
+    kt.gemv_packed_bf16(w_ih.n, in_size, in, w.w_ih_bf16.Panels(first, count),
+                        1.0f, gates);
+  } else {
+    kt.gemv_packed(w_ih.n, in_size, in, w_ih, 1.0f, gates);
   }
-  const float* top = s.h_state(next, s.layers - 1);
-  const ModelConfig& config = m.config;
+  kernels::LstmStepArgs step;
+  step.batch = 1;
+  step.hidden = s.hidden;
+  step.h_prev =
+      kernels::StateRows::Contiguous(s.h_state(current, layer), s.state);
+  step.w_hh = &w.w_hh;
+  step.w_hh_bf16 = packed.w_hh_bf16(layer);
+  step.first_panel = first;
+  step.panel_count = count;
+  step.gates = s.gates.data();
+  step.gate_stride = s.gate_width;
+  step.store_gates = false;
+  float* c = s.c.data() + static_cast<size_t>(layer) * s.hidden;
+  step.c_prev = kernels::StateRows::Contiguous(c, s.hidden);
+  step.c = c;
+  // With a projection the cell's output is r, projected in the next phase.
+  step.h = s.projected ? s.r.data() : s.h_state(next, layer);
+  step.mr = 1;
+  kt.lstm_step(step);
+}
+
+// h = W_hr r of one layer for output panels [first, first + count).
+void ProjectionPhase(Stream::Impl& s, int current, int layer, int first,
+                     int count) {
+  const internal::PackedWeights& packed = s.model->packed;
+  const kernels::KernelTable& kt = *packed.kernels;
+  const internal::PackedLayer& w = packed.layer(layer);
+  const kernels::PackedPanels w_hr = w.w_hr.Panels(first, count);
+  if (w_hr.n <= 0) return;
+  float* h = s.h_state(1 - current, layer) + first * w_hr.panel_width;
+  if (packed.bf16) {
+    kt.gemv_packed_bf16(w_hr.n, s.hidden, s.r.data(),
+                        w.w_hr_bf16.Panels(first, count), 0.0f, h);
+  } else {
+    kt.gemv_packed(w_hr.n, s.hidden, s.r.data(), w_hr, 0.0f, h);
+  }
+}
+
+// Columns [first, first + count) panels of the step's output row.
+void OutputPhase(Stream::Impl& s, float* y_t, int current, int first,
+                 int count) {
+  const Model::Impl& m = *s.model;
+  const internal::PackedWeights& packed = m.packed;
+  const kernels::KernelTable& kt = *packed.kernels;
+  const int pw = kernels::kPanelVectors * kt.lanes;
+  const float* top = s.h_state(1 - current, s.layers - 1);
   const int begin = first * pw;
-  if (config.output_size == 0) {
-    const int end = std::min(s.hidden, (first + count) * pw);
+  if (m.config.output_size == 0) {
+    const int end = std::min(s.state, (first + count) * pw);
     if (end > begin) std::copy(top + begin, top + end, y_t + begin);
     return;
   }
@@ -147,22 +184,41 @@ void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
   if (head.n <= 0) return;
   std::copy_n(m.param(m.layout->head_bias()) + begin, head.n, y_t + begin);
   if (packed.bf16) {
-    kt.gemv_packed_bf16(head.n, s.hidden, top,
+    kt.gemv_packed_bf16(head.n, s.state, top,
                         packed.head_bf16.Panels(first, count), 1.0f,
                         y_t + begin);
   } else {
-    kt.gemv_packed(head.n, s.hidden, top, head, 1.0f, y_t + begin);
+    kt.gemv_packed(head.n, s.state, top, head, 1.0f, y_t + begin);
   }
 }
 
-// Panels of each phase's output: gate panels for the layers (the same
-// panels as the hidden units), then the output row's.
-int OutputPanels(const Stream::Impl& s) {
-  const Model::Impl& m = *s.model;
-  const int pw = kernels::kPanelVectors * m.packed.kernels->lanes;
-  const int width =
-      m.config.output_size > 0 ? m.config.output_size : m.config.hidden_size;
+int PanelsOf(const Stream::Impl& s, int width) {
+  const int pw = kernels::kPanelVectors * s.model->packed.kernels->lanes;
   return (width + pw - 1) / pw;
+}
+
+// The panels that phase `phase` of a step is sliced over.
+int PhasePanels(const Stream::Impl& s, int phase) {
+  if (phase == PhasesPerStep(s) - 1) {
+    return PanelsOf(s, s.outputs);
+  }
+  const bool projection = phase % PhasesPerLayer(s) == 1;
+  return projection ? PanelsOf(s, s.state) : s.model->packed.gates.panels();
+}
+
+// One phase of one step; `current` is the half of the h buffer that holds
+// the state before the step.
+void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
+              int phase, int first, int count) {
+  if (phase == PhasesPerStep(s) - 1) {
+    return OutputPhase(s, y_t, current, first, count);
+  }
+  const int layer = phase / PhasesPerLayer(s);
+  if (phase % PhasesPerLayer(s) == 0) {
+    CellPhase(s, x_t, current, layer, first, count);
+  } else {
+    ProjectionPhase(s, current, layer, first, count);
+  }
 }
 
 size_t WeightBytesPerStep(const Model::Impl& m) {
@@ -188,7 +244,7 @@ void Stream::Chunk(int steps, Span<const float> x, Span<float> y) {
       });
   internal::ScopedFlushDenormals flush;
   Impl& s = *impl_;
-  const int phases = s.layers + 1;
+  const int phases = PhasesPerStep(s);
   const int start = s.current;
   auto phase_work = [&](int index, int first, int count) {
     const int t = index / phases;
@@ -196,24 +252,21 @@ void Stream::Chunk(int steps, Span<const float> x, Span<float> y) {
              y.data() + static_cast<size_t>(t) * out, (start + t) % 2,
              index % phases, first, count);
   };
-  const int gate_panels = m.packed.gates.panels();
   const internal::Threads& threads = *m.threads;
   if (threads.requested() == 1 || WeightBytesPerStep(m) < kParallelStepBytes) {
     for (int i = 0; i < steps * phases; ++i) {
-      phase_work(i, 0, i % phases < s.layers ? gate_panels : OutputPanels(s));
+      phase_work(i, 0, PhasePanels(s, i % phases));
     }
   } else {
     // Hidden units sliced across a team: each thread keeps its slice of the
     // weights in its own cache from step to step.
-    const int slices = internal::StepTeam::SlicesFor(threads, gate_panels);
-    const int output_panels = OutputPanels(s);
+    const int slices =
+        internal::StepTeam::SlicesFor(threads, m.packed.gates.panels());
     threads.Run([&] {
       internal::StepTeam::Run(
           threads, steps * phases, slices, [&](int index, int slice) {
-            const int total =
-                index % phases < s.layers ? gate_panels : output_panels;
-            const auto [first, count] =
-                internal::SlicePanels(total, slices, slice);
+            const auto [first, count] = internal::SlicePanels(
+                PhasePanels(s, index % phases), slices, slice);
             if (count > 0) phase_work(index, first, count);
           });
     });

@@ -206,23 +206,22 @@ TEST(ModelConstructor, RejectsEnumValuesOutOfRange) {
                           {"config.output_steps", "kEveryStep or kLastStep"}));
 }
 
-TEST(ModelConstructor, RejectsTheReservedFields) {
-  ModelConfig config = SmallConfig();
-  config.bidirectional = true;
-  EXPECT_TRUE(ThrowsError([&] { Model model(config); },
-                          {"config.bidirectional must be false"}));
-  for (int proj : {3, -1}) {
-    config = SmallConfig();
+TEST(ModelConstructor, RejectsProjectionAndDropoutOutOfRange) {
+  // SmallConfig has H = 4: a projection must be smaller.
+  for (int proj : {4, 9, -1}) {
+    ModelConfig config = SmallConfig();
     config.proj_size = proj;
     const std::string got = "got " + std::to_string(proj);
-    EXPECT_TRUE(ThrowsError([&] { Model model(config); },
-                            {"config.proj_size must be 0", got.c_str()}));
+    EXPECT_TRUE(ThrowsError(
+        [&] { Model model(config); },
+        {"config.proj_size must be in [0, config.hidden_size = 4)",
+         got.c_str()}));
   }
-  for (float dropout : {0.5f, -0.25f, kNaN}) {
-    config = SmallConfig();
+  for (float dropout : {1.0f, 1.5f, -0.25f, kNaN}) {
+    ModelConfig config = SmallConfig();
     config.dropout = dropout;
     EXPECT_TRUE(ThrowsError([&] { Model model(config); },
-                            {"config.dropout must be 0", "got"}));
+                            {"config.dropout must be in [0, 1)", "got"}));
   }
 }
 
@@ -282,12 +281,14 @@ TEST(ModelForward, RejectsWrongInitialStateSizes) {
   batch.h0.pop_back();
   EXPECT_TRUE(ThrowsError(
       [&] { model.Forward(batch.input()); },
-      {"input.h0", "must hold 16 values", "[L][B][H] = [2][2][4]", "got 15"}));
+      {"input.h0", "must hold 16 values", "[L*D][B][P] = [2][2][4]",
+       "got 15"}));
   batch = Batch();
   batch.c0.push_back(0.0f);
   EXPECT_TRUE(ThrowsError(
       [&] { model.Forward(batch.input()); },
-      {"input.c0", "must hold 16 values", "[L][B][H] = [2][2][4]", "got 17"}));
+      {"input.c0", "must hold 16 values", "[L*D][B][H] = [2][2][4]",
+       "got 17"}));
 }
 
 TEST(ModelForward, RejectsSequenceLengthsOfTheWrongCountOrRange) {

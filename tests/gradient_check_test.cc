@@ -268,6 +268,9 @@ struct Case {
   bool zero_state;  // pass empty h0 and c0
   int32_t ignore_index;
   bool varied_lengths;  // sequences of different lengths (seq_lens)
+  bool bidirectional = false;
+  int proj_size = 0;
+  float dropout = 0.0f;
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -283,7 +286,11 @@ struct CaseData {
   reference::Objective objective;
 
   // Views are made on demand so that they never outlive a moved CaseData.
-  Input input() const { return Input{seq_len, batch, x, h0, c0, seq_lens}; }
+  Input input() const {
+    Input in{seq_len, batch, x, h0, c0, seq_lens};
+    in.dropout_seed = 99;
+    return in;
+  }
   Target target() const {
     Target t;
     t.values = values;
@@ -302,13 +309,20 @@ CaseData MakeCase(const Case& c, uint64_t seed) {
   config.output_activation = c.loss == LossKind::kCrossEntropy
                                  ? OutputActivation::kSoftmax
                                  : OutputActivation::kIdentity;
+  config.bidirectional = c.bidirectional;
+  config.proj_size = c.proj_size;
+  config.dropout = c.dropout;
   CaseData s(config, seed, c.seq_len, c.batch);
-  const size_t states = static_cast<size_t>(c.layers) * c.batch * c.hidden;
+  const int dirs = c.bidirectional ? 2 : 1;
+  const size_t h_states = static_cast<size_t>(c.layers) * dirs * c.batch *
+                          (c.proj_size > 0 ? c.proj_size : c.hidden);
+  const size_t c_states =
+      static_cast<size_t>(c.layers) * dirs * c.batch * c.hidden;
   s.x = RandomVector(static_cast<size_t>(c.seq_len) * c.batch * c.input,
                      seed + 1);
   if (!c.zero_state) {
-    s.h0 = RandomVector(states, seed + 2, -0.8f, 0.8f);
-    s.c0 = RandomVector(states, seed + 3, -0.8f, 0.8f);
+    s.h0 = RandomVector(h_states, seed + 2, -0.8f, 0.8f);
+    s.c0 = RandomVector(c_states, seed + 3, -0.8f, 0.8f);
   }
   // Lengths from T down to 1 and back, so that sequences end at different
   // steps and the longest is not first.
@@ -347,11 +361,14 @@ TEST_P(GradientCheck,
 
   // Empty h0/c0 mean zeros; differentiate with respect to explicit zeros.
   reference::Problem explicit_state = problem;
-  const size_t states = static_cast<size_t>(c.layers) * c.batch * c.hidden;
+  const size_t directions = c.layers * (c.bidirectional ? 2 : 1);
+  const size_t h_states =
+      directions * c.batch * (c.proj_size > 0 ? c.proj_size : c.hidden);
+  const size_t c_states = directions * c.batch * c.hidden;
   if (c.zero_state) {
     ASSERT_TRUE(problem.h0.empty());
-    explicit_state.h0.assign(states, 0.0);
-    explicit_state.c0.assign(states, 0.0);
+    explicit_state.h0.assign(h_states, 0.0);
+    explicit_state.c0.assign(c_states, 0.0);
     EXPECT_EQ(reference::Loss(explicit_state, s.objective), analytic.loss);
   }
   const FullGradient fd = FiniteDifferenceGradient(explicit_state, s.objective);
@@ -360,8 +377,8 @@ TEST_P(GradientCheck,
   ASSERT_EQ(slices.back().offset + slices.back().size,
             analytic.d_params.size());
   ASSERT_EQ(analytic.dx.size(), s.x.size());
-  ASSERT_EQ(analytic.dh0.size(), states);
-  ASSERT_EQ(analytic.dc0.size(), states);
+  ASSERT_EQ(analytic.dh0.size(), h_states);
+  ASSERT_EQ(analytic.dc0.size(), c_states);
   const std::vector<TensorError> fd_errors =
       CheckAnalyticGradient(slices, analytic, fd);
   ExpectAllWithinBound(fd_errors, "reference vs finite differences");
@@ -450,49 +467,65 @@ TEST(GradientCheck, CatchesOneWrongEntry) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, GradientCheck,
-    ::testing::Values(Case{"L1_T1_B1_NoHead_MSE_Every", 3, 2, 1, 0, 1, 1,
-                           OutputSteps::kEveryStep, LossKind::kMeanSquaredError,
-                           false, -100, false},
-                      Case{"L1_T7_B5_Head_MSE_Last", 2, 3, 1, 2, 7, 5,
-                           OutputSteps::kLastStep, LossKind::kMeanSquaredError,
-                           false, -100, false},
-                      Case{"L1_T7_B5_NoHead_MSE_Every_ZeroState", 4, 3, 1, 0, 7,
-                           5, OutputSteps::kEveryStep,
-                           LossKind::kMeanSquaredError, true, -100, false},
-                      Case{"L1_T1_B5_Softmax_CE_Every", 2, 4, 1, 3, 1, 5,
-                           OutputSteps::kEveryStep, LossKind::kCrossEntropy,
-                           false, -100, false},
-                      Case{"L2_T3_B2_Head_MSE_Every_ZeroState", 5, 4, 2, 3, 3,
-                           2, OutputSteps::kEveryStep,
-                           LossKind::kMeanSquaredError, true, -100, false},
-                      Case{"L3_T7_B1_Softmax_CE_Every", 3, 4, 3, 5, 7, 1,
-                           OutputSteps::kEveryStep, LossKind::kCrossEntropy,
-                           false, -100, false},
-                      Case{"L3_T1_B5_Softmax_CE_Last_IgnoreClass1", 4, 3, 3, 3,
-                           1, 5, OutputSteps::kLastStep,
-                           LossKind::kCrossEntropy, false, 1, false},
-                      Case{"L3_T7_B5_NoHead_MSE_Last", 3, 2, 3, 0, 7, 5,
-                           OutputSteps::kLastStep, LossKind::kMeanSquaredError,
-                           false, -100, false},
-                      Case{"L3_T5_B3_Softmax_CE_Every", 2, 3, 3, 4, 5, 3,
-                           OutputSteps::kEveryStep, LossKind::kCrossEntropy,
-                           false, -100, false},
-                      Case{"L3_T6_B2_Head_MSE_Last_ZeroState", 4, 3, 3, 2, 6, 2,
-                           OutputSteps::kLastStep, LossKind::kMeanSquaredError,
-                           true, -100, false},
-                      // Sequences of different lengths (seq_lens).
-                      Case{"L2_T6_B5_Head_MSE_Every_Lengths", 3, 4, 2, 2, 6, 5,
-                           OutputSteps::kEveryStep, LossKind::kMeanSquaredError,
-                           false, -100, true},
-                      Case{"L3_T5_B4_Softmax_CE_Last_Lengths", 2, 3, 3, 3, 5, 4,
-                           OutputSteps::kLastStep, LossKind::kCrossEntropy,
-                           false, -100, true},
-                      Case{"L1_T7_B3_NoHead_MSE_Every_ZeroState_Lengths", 4, 3,
-                           1, 0, 7, 3, OutputSteps::kEveryStep,
-                           LossKind::kMeanSquaredError, true, -100, true},
-                      Case{"L2_T4_B6_Softmax_CE_Every_Lengths", 3, 5, 2, 4, 4,
-                           6, OutputSteps::kEveryStep, LossKind::kCrossEntropy,
-                           false, -100, true}),
+    ::testing::Values(
+        Case{"L1_T1_B1_NoHead_MSE_Every", 3, 2, 1, 0, 1, 1,
+             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, false, -100,
+             false},
+        Case{"L1_T7_B5_Head_MSE_Last", 2, 3, 1, 2, 7, 5, OutputSteps::kLastStep,
+             LossKind::kMeanSquaredError, false, -100, false},
+        Case{"L1_T7_B5_NoHead_MSE_Every_ZeroState", 4, 3, 1, 0, 7, 5,
+             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, true, -100,
+             false},
+        Case{"L1_T1_B5_Softmax_CE_Every", 2, 4, 1, 3, 1, 5,
+             OutputSteps::kEveryStep, LossKind::kCrossEntropy, false, -100,
+             false},
+        Case{"L2_T3_B2_Head_MSE_Every_ZeroState", 5, 4, 2, 3, 3, 2,
+             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, true, -100,
+             false},
+        Case{"L3_T7_B1_Softmax_CE_Every", 3, 4, 3, 5, 7, 1,
+             OutputSteps::kEveryStep, LossKind::kCrossEntropy, false, -100,
+             false},
+        Case{"L3_T1_B5_Softmax_CE_Last_IgnoreClass1", 4, 3, 3, 3, 1, 5,
+             OutputSteps::kLastStep, LossKind::kCrossEntropy, false, 1, false},
+        Case{"L3_T7_B5_NoHead_MSE_Last", 3, 2, 3, 0, 7, 5,
+             OutputSteps::kLastStep, LossKind::kMeanSquaredError, false, -100,
+             false},
+        Case{"L3_T5_B3_Softmax_CE_Every", 2, 3, 3, 4, 5, 3,
+             OutputSteps::kEveryStep, LossKind::kCrossEntropy, false, -100,
+             false},
+        Case{"L3_T6_B2_Head_MSE_Last_ZeroState", 4, 3, 3, 2, 6, 2,
+             OutputSteps::kLastStep, LossKind::kMeanSquaredError, true, -100,
+             false},
+        // Sequences of different lengths (seq_lens).
+        Case{"L2_T6_B5_Head_MSE_Every_Lengths", 3, 4, 2, 2, 6, 5,
+             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, false, -100,
+             true},
+        Case{"L3_T5_B4_Softmax_CE_Last_Lengths", 2, 3, 3, 3, 5, 4,
+             OutputSteps::kLastStep, LossKind::kCrossEntropy, false, -100,
+             true},
+        Case{"L1_T7_B3_NoHead_MSE_Every_ZeroState_Lengths", 4, 3, 1, 0, 7, 3,
+             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, true, -100,
+             true},
+        Case{"L2_T4_B6_Softmax_CE_Every_Lengths", 3, 5, 2, 4, 4, 6,
+             OutputSteps::kEveryStep, LossKind::kCrossEntropy, false, -100,
+             true},
+        // Bidirectional layers, projections, dropout, and all
+        // of them together.
+        Case{"L2_T5_B3_Bidirectional_Head_MSE_Every", 3, 4, 2, 2, 5, 3,
+             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, false, -100,
+             false, true},
+        Case{"L2_T5_B3_Projection3_NoHead_MSE_Every", 3, 5, 2, 0, 5, 3,
+             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, false, -100,
+             false, false, 3},
+        Case{"L3_T4_B3_Dropout_Head_MSE_Every", 2, 4, 3, 2, 4, 3,
+             OutputSteps::kEveryStep, LossKind::kMeanSquaredError, false, -100,
+             false, false, 0, 0.4f},
+        Case{"L2_T6_B4_Bidir_Proj2_Dropout_Lengths_CE_Last", 3, 4, 2, 3, 6, 4,
+             OutputSteps::kLastStep, LossKind::kCrossEntropy, false, -100, true,
+             true, 2, 0.3f},
+        Case{"L2_T5_B3_Bidir_Proj3_ZeroState_Lengths_MSE_Every", 4, 5, 2, 2, 5,
+             3, OutputSteps::kEveryStep, LossKind::kMeanSquaredError, true,
+             -100, true, true, 3}),
     [](const ::testing::TestParamInfo<Case>& info) {
       return std::string(info.param.name);
     });

@@ -244,12 +244,12 @@ void TestBF16KernelsMatchF32OnWidenedWeights() {
         LstmStepArgs args;
         args.batch = batch;
         args.hidden = hidden;
-        args.h_prev = h_prev.data();
+        args.h_prev = StateRows::Contiguous(h_prev.data(), hidden);
         args.w_hh = &widened;
         args.w_hh_bf16 = use_half ? &half : nullptr;
         args.gates = g.data();
         args.gate_stride = width;
-        args.c_prev = c_prev.data();
+        args.c_prev = StateRows::Contiguous(c_prev.data(), hidden);
         args.c = c.data();
         args.h = h.data();
         args.tanh_c = tc.data();
@@ -295,12 +295,12 @@ void CheckLstmStep(const KernelTable& kt, int batch, int hidden, int mr,
   LstmStepArgs args;
   args.batch = batch;
   args.hidden = hidden;
-  args.h_prev = h_prev.data();
+  args.h_prev = StateRows::Contiguous(h_prev.data(), hidden);
   args.w_hh = &packed;
   args.gates = gates.data();
   args.gate_stride = width;
   args.store_gates = store_gates;
-  args.c_prev = c_prev.data();
+  args.c_prev = StateRows::Contiguous(c_prev.data(), hidden);
   args.c = c.data();
   args.h = h.data();
   args.tanh_c = tanh_c.data();
@@ -382,7 +382,7 @@ void CheckCellBackward(const KernelTable& kt, int batch, int hidden) {
   args.hidden = hidden;
   args.gates = gates.data();
   args.gate_stride = width;
-  args.c_prev = c_prev.data();
+  args.c_prev = StateRows::Contiguous(c_prev.data(), hidden);
   args.tanh_c = tanh_c.data();
   args.dh_above = dh_above.data();
   args.dh_recurrent = dh_rec.data();

@@ -94,6 +94,10 @@ ModelConfig ConfigFrom(const json& c) {
   EXPECT_TRUE(steps == "every" || steps == "last") << steps;
   config.output_steps =
       steps == "last" ? OutputSteps::kLastStep : OutputSteps::kEveryStep;
+  // Older fixtures predate these options and mean their defaults.
+  config.bidirectional = c.value("bidirectional", false);
+  config.proj_size = c.value("proj_size", 0);
+  config.batch_first = c.value("batch_first", false);
   return config;
 }
 
@@ -224,7 +228,10 @@ INSTANTIATE_TEST_SUITE_P(
         "parity_l2_softmax_ce_every", "parity_l3_identity_mse_last",
         "parity_l2_softmax_ce_last", "parity_l2_identity_mse_every_b1",
         "parity_l2_identity_mse_every_packed",
-        "parity_l2_softmax_ce_last_packed"),
+        "parity_l2_softmax_ce_last_packed",
+        "parity_l2_bidir_identity_mse_every", "parity_l2_proj_mse_every",
+        "parity_l2_bidir_proj_packed_softmax_last",
+        "parity_l2_bidir_proj_packed_batch_first"),
     [](const ::testing::TestParamInfo<std::string>& info) {
       return info.param;
     });

@@ -73,10 +73,16 @@ def flat(t):
 class Net(torch.nn.Module):
     """nn.LSTM plus an optional head; the names match lstmkit's."""
 
-    def __init__(self, input_size, hidden_size, num_layers, output_size):
+    def __init__(self, input_size, hidden_size, num_layers, output_size,
+                 bidirectional=False, proj_size=0, batch_first=False):
         super().__init__()
-        self.lstm = torch.nn.LSTM(input_size, hidden_size, num_layers)
-        self.head = (torch.nn.Linear(hidden_size, output_size)
+        self.lstm = torch.nn.LSTM(input_size, hidden_size, num_layers,
+                                  bidirectional=bidirectional,
+                                  proj_size=proj_size,
+                                  batch_first=batch_first)
+        self.batch_first = batch_first
+        width = (2 if bidirectional else 1) * (proj_size or hidden_size)
+        self.head = (torch.nn.Linear(width, output_size)
                      if output_size > 0 else None)
 
     def named(self):
@@ -88,44 +94,60 @@ class Net(torch.nn.Module):
         return out
 
     def forward(self, x, state, last_only, lengths=None):
+        time_dim = 1 if self.batch_first else 0
+        steps, batch = x.shape[time_dim], x.shape[1 - time_dim]
         if lengths is None:
             seq, (h_n, c_n) = self.lstm(x, state)
-            top = seq[-1] if last_only else seq
+            lengths = [steps] * batch
         else:
             # A packed batch: each sequence stops at its own length, h_n holds
-            # each one's state at its last step, and padding comes back zero.
+            # each one's final state, and padding comes back zero.
             packed = torch.nn.utils.rnn.pack_padded_sequence(
-                x, torch.tensor(lengths), enforce_sorted=False)
+                x, torch.tensor(lengths), batch_first=self.batch_first,
+                enforce_sorted=False)
             seq, (h_n, c_n) = self.lstm(packed, state)
             seq, _ = torch.nn.utils.rnn.pad_packed_sequence(
-                seq, total_length=x.shape[0])
-            top = h_n[-1] if last_only else seq
+                seq, batch_first=self.batch_first, total_length=steps)
+        if last_only:
+            # Each sequence's output at its own last step.
+            rows = [seq[b, lengths[b] - 1] if self.batch_first else
+                    seq[lengths[b] - 1, b] for b in range(batch)]
+            top = torch.stack(rows)
+        else:
+            top = seq
         logits = self.head(top) if self.head is not None else top
         return logits, h_n, c_n
 
 
 def parity_case(name, seed, input_size, hidden_size, num_layers, output_size,
                 activation, steps, seq_len, batch, with_state,
-                ignore_index=-100, ignored_rows=(), lengths=None):
+                ignore_index=-100, ignored_rows=(), lengths=None,
+                bidirectional=False, proj_size=0, batch_first=False):
     assert activation in ("identity", "softmax")
     assert steps in ("every", "last")
     assert activation == "identity" or output_size > 0
     loss_kind = "cross_entropy" if activation == "softmax" else "mse"
     torch.manual_seed(seed)
-    net = Net(input_size, hidden_size, num_layers, output_size)
-    width = output_size if output_size > 0 else hidden_size
+    net = Net(input_size, hidden_size, num_layers, output_size,
+              bidirectional, proj_size, batch_first)
+    dirs = 2 if bidirectional else 1
+    state = proj_size or hidden_size
+    width = output_size if output_size > 0 else dirs * state
     rows = seq_len * batch if steps == "every" else batch
 
-    x = torch.randn(seq_len, batch, input_size, requires_grad=True)
-    state_shape = (num_layers, batch, hidden_size)
+    x_shape = ((batch, seq_len, input_size) if batch_first else
+               (seq_len, batch, input_size))
+    x = torch.randn(*x_shape, requires_grad=True)
+    h_shape = (num_layers * dirs, batch, state)
+    c_shape = (num_layers * dirs, batch, hidden_size)
     if with_state:
-        h0 = (0.5 * torch.randn(state_shape)).requires_grad_()
-        c0 = (0.5 * torch.randn(state_shape)).requires_grad_()
+        h0 = (0.5 * torch.randn(h_shape)).requires_grad_()
+        c0 = (0.5 * torch.randn(c_shape)).requires_grad_()
     else:
         # torch's default when no state is passed; the gradients at zero
         # states are still defined and lstmkit reports them.
-        h0 = torch.zeros(state_shape, requires_grad=True)
-        c0 = torch.zeros(state_shape, requires_grad=True)
+        h0 = torch.zeros(h_shape, requires_grad=True)
+        c0 = torch.zeros(c_shape, requires_grad=True)
 
     # Rows past a sequence's end (row = t * B + b) count in no loss, and
     # lstmkit reports their outputs as zero.
@@ -133,7 +155,8 @@ def parity_case(name, seed, input_size, hidden_size, num_layers, output_size,
     if lengths is not None and steps == "every":
         for t in range(seq_len):
             for b in range(batch):
-                valid[t * batch + b] = t < lengths[b]
+                row = b * seq_len + t if batch_first else t * batch + b
+                valid[row] = t < lengths[b]
 
     targets = labels = None
     if loss_kind == "mse":
@@ -170,6 +193,9 @@ def parity_case(name, seed, input_size, hidden_size, num_layers, output_size,
             "seq_len": seq_len,
             "batch": batch,
             "seq_lens": list(lengths) if lengths is not None else None,
+            "bidirectional": bidirectional,
+            "proj_size": proj_size,
+            "batch_first": batch_first,
         },
         "parameters": {n: flat(p) for n, p in net.named()},
         "x": flat(x),
@@ -281,6 +307,17 @@ def main():
                     "identity", "every", 6, 4, True, lengths=(3, 6, 1, 4)),
         parity_case("parity_l2_softmax_ce_last_packed", 8, 4, 6, 2, 3,
                     "softmax", "last", 5, 5, False, lengths=(5, 2, 4, 1, 5)),
+        # bidirectional, projection and batch_first, alone and together.
+        parity_case("parity_l2_bidir_identity_mse_every", 9, 4, 5, 2, 2,
+                    "identity", "every", 5, 3, True, bidirectional=True),
+        parity_case("parity_l2_proj_mse_every", 10, 3, 6, 2, 0, "identity",
+                    "every", 6, 2, True, proj_size=4),
+        parity_case("parity_l2_bidir_proj_packed_softmax_last", 11, 4, 6, 2,
+                    3, "softmax", "last", 6, 4, True, lengths=(6, 2, 5, 3),
+                    bidirectional=True, proj_size=3),
+        parity_case("parity_l2_bidir_proj_packed_batch_first", 12, 3, 5, 2,
+                    2, "identity", "every", 5, 3, False, lengths=(3, 5, 1),
+                    bidirectional=True, proj_size=2, batch_first=True),
         optimizer_case(),
     ]
     os.makedirs(OUT_DIR, exist_ok=True)

@@ -86,22 +86,33 @@ enum class OutputSteps {
   kLastStep,   // y has shape [B][O]: only the last step's output
 };
 
+// The options follow torch.nn.LSTM's. Below, D is 2 for a bidirectional
+// model and 1 otherwise, and P is proj_size, or H without a projection: one
+// direction's h has P values, a layer's output D * P.
 struct ModelConfig {
   int input_size = 0;   // I, features per time step
-  int hidden_size = 0;  // H, units per layer
+  int hidden_size = 0;  // H, units per layer and direction
   int num_layers = 1;   // L, stacked layers; layer k > 0 reads layer k-1's h
-  // O, size of the dense head applied to the top layer's h. With 0 there is
-  // no head and the model's output is the top layer's h itself (O = H).
+  // O, size of the dense head applied to the top layer's output. With 0
+  // there is no head and the model's output is that output itself
+  // (O = D * P).
   int output_size = 0;
   OutputActivation output_activation = OutputActivation::kIdentity;
   OutputSteps output_steps = OutputSteps::kEveryStep;
 
-  // Reserved so that later versions extend the model without changing this
-  // struct's meaning. This version accepts only the defaults and throws
-  // lstmkit::Error otherwise.
+  // Each layer also runs the sequence backwards; the two directions'
+  // outputs are concatenated, forward first. Not for streams.
   bool bidirectional = false;
+  // P > 0 adds a projection (LSTMP): h = W_hr (o * tanh(c)), W_hr [P, H],
+  // P < H. c keeps H values.
   int proj_size = 0;
+  // Dropout on the inputs of layers 1..L-1 while computing gradients, with
+  // this probability (inverted: kept values are scaled by 1 / (1 - p)).
+  // Never applied in inference or after the last layer.
   float dropout = 0.0f;
+  // x, y (and the input gradient) are [B][T][...] instead of [T][B][...].
+  // Initial and final states keep their [L * D][B][...] layout.
+  bool batch_first = false;
 };
 
 enum class WeightPrecision { kF32, kBF16 };
@@ -114,27 +125,38 @@ struct InitOptions {
   bool forget_bias_one = false;
 };
 
-// One batch of sequences, time-major. Views only; nothing is copied.
+// One batch of sequences, time-major (or batch-major with
+// config.batch_first). Views only; nothing is copied.
 struct Input {
-  int seq_len = 0;       // T
-  int batch = 0;         // B
-  Span<const float> x;   // [T][B][I]
-  Span<const float> h0;  // [L][B][H], or empty for zeros
-  Span<const float> c0;  // [L][B][H], or empty for zeros
+  int seq_len = 0;      // T
+  int batch = 0;        // B
+  Span<const float> x;  // [T][B][I], or [B][T][I] with batch_first
+  // Initial states, layer by layer, the forward direction before the
+  // reverse one, as torch.nn.LSTM's: h0 [L * D][B][P], c0 [L * D][B][H].
+  Span<const float> h0;  // or empty for zeros
+  Span<const float> c0;  // or empty for zeros
   // Per-sequence lengths [B], each in [1, T], or empty when every sequence
   // runs all T steps. A sequence stops at its length: no compute goes to
   // its padding, its outputs past the end are zero, its final state is the
   // one at its own last step, and its padded steps count in no loss (the
-  // mean squared error averages over the valid elements only).
+  // mean squared error averages over the valid elements only). A reverse
+  // direction starts at each sequence's own last step.
   Span<const int32_t> seq_lens;
+  // Seeds the dropout mask of ComputeGradients (config.dropout > 0); the
+  // mask of a value depends only on this seed, the layer, the step, the
+  // sequence's index in the batch and the unit, never on threads.
+  uint64_t dropout_seed = 0;
 };
 
 struct Output {
-  // [T][B][O] (OutputSteps::kEveryStep) or [B][O] (kLastStep). With a
+  // [T][B][O] (OutputSteps::kEveryStep; [B][T][O] with batch_first) or
+  // [B][O] (kLastStep: each sequence's output at its last step). With a
   // softmax head these are probabilities.
   std::vector<float> y;
-  std::vector<float> h_n;  // [L][B][H], the states after the last step
-  std::vector<float> c_n;  // [L][B][H]
+  // The states after each sequence's last step (for a reverse direction:
+  // after it reached the first step): h_n [L * D][B][P], c_n [L * D][B][H].
+  std::vector<float> h_n;
+  std::vector<float> c_n;
 };
 
 enum class LossKind {
@@ -269,9 +291,11 @@ class LSTMKIT_API Stream {
   void Chunk(int steps, Span<const float> x, Span<float> y);
   // Back to the zero state, as at creation.
   void Reset();
-  // The state after the last step: h and c, each [L][H] (state_size()
-  // floats). Setting a saved state resumes the sequence exactly.
+  // The state after the last step: h [L][P] (h_state_size() floats; P is
+  // proj_size, or H) and c [L][H] (state_size() floats). Setting a saved
+  // state resumes the sequence exactly.
   size_t state_size() const;
+  size_t h_state_size() const;
   void GetState(Span<float> h, Span<float> c) const;
   void SetState(Span<const float> h, Span<const float> c);
 
