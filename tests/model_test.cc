@@ -23,6 +23,8 @@ struct Shape {
   int input, hidden, layers, output, seq_len, batch;
   OutputSteps steps;
   OutputActivation activation;
+  bool bidirectional = false;
+  int proj_size = 0;
 };
 
 // Restores the process-wide target after each test.
@@ -45,6 +47,8 @@ ModelConfig ConfigFor(const Shape& s) {
   config.output_size = s.output;
   config.output_steps = s.steps;
   config.output_activation = s.activation;
+  config.bidirectional = s.bidirectional;
+  config.proj_size = s.proj_size;
   return config;
 }
 
@@ -58,11 +62,14 @@ TEST_P(ModelVsReference, ForwardAndGradientsMatch) {
   const OnTarget target(std::get<0>(GetParam()));
   const Shape s = std::get<1>(GetParam());
   Model model(ConfigFor(s), InitOptions{7});
-  const size_t states = static_cast<size_t>(s.layers) * s.batch * s.hidden;
+  const size_t states =
+      static_cast<size_t>(s.layers) * (s.bidirectional ? 2 : 1) * s.batch;
+  const int state_width = s.proj_size > 0 ? s.proj_size : s.hidden;
   const std::vector<float> x =
       RandomVector(static_cast<size_t>(s.seq_len) * s.batch * s.input, 1);
-  const std::vector<float> h0 = RandomVector(states, 2, -0.5f, 0.5f);
-  const std::vector<float> c0 = RandomVector(states, 3, -0.5f, 0.5f);
+  const std::vector<float> h0 =
+      RandomVector(states * state_width, 2, -0.5f, 0.5f);
+  const std::vector<float> c0 = RandomVector(states * s.hidden, 3, -0.5f, 0.5f);
   Input input{s.seq_len, s.batch, x, h0, c0, {}};
 
   const Output out = model.Forward(input);
@@ -108,7 +115,8 @@ std::string ShapeName(
   return std::get<0>(info.param) + "_I" + std::to_string(s.input) + "_H" +
          std::to_string(s.hidden) + "_L" + std::to_string(s.layers) + "_O" +
          std::to_string(s.output) + "_T" + std::to_string(s.seq_len) + "_B" +
-         std::to_string(s.batch);
+         std::to_string(s.batch) + (s.bidirectional ? "_bidir" : "") +
+         (s.proj_size > 0 ? "_P" + std::to_string(s.proj_size) : "");
 }
 
 // Hidden sizes that fill no vector exactly (1, 3, 17, 33) and some that do.
@@ -129,7 +137,11 @@ INSTANTIATE_TEST_SUITE_P(
                           Shape{16, 33, 2, 0, 5, 9, OutputSteps::kEveryStep,
                                 OutputActivation::kIdentity},
                           Shape{32, 16, 1, 3, 4, 1, OutputSteps::kEveryStep,
-                                OutputActivation::kIdentity})),
+                                OutputActivation::kIdentity},
+                          Shape{5, 17, 2, 3, 5, 4, OutputSteps::kEveryStep,
+                                OutputActivation::kIdentity, true},
+                          Shape{4, 19, 2, 4, 6, 3, OutputSteps::kLastStep,
+                                OutputActivation::kSoftmax, true, 9})),
     ShapeName);
 
 // A batch of sequences of different lengths gives, for each sequence, bitwise

@@ -127,6 +127,42 @@ TEST_P(StreamOnTarget, StepsMatchForwardBitwise) {
 INSTANTIATE_TEST_SUITE_P(Targets, StreamOnTarget,
                          ::testing::ValuesIn(AvailableTargets()));
 
+// A projected model streams too: h = W_hr r in a second phase per layer.
+TEST_P(StreamOnTarget, ProjectedStepsMatchForwardBitwise) {
+  ModelConfig config = Config(3, OutputActivation::kIdentity);
+  config.proj_size = 7;
+  for (WeightPrecision precision :
+       {WeightPrecision::kF32, WeightPrecision::kBF16}) {
+    Model model(config, InitOptions{4});
+    model.set_weight_precision(precision);
+    const int steps = 6;
+    const std::vector<float> x = RandomVector(steps * 5, 12);
+    const Output expected = model.Forward({steps, 1, x, {}, {}, {}});
+    Stream stream(model);
+    std::vector<float> y(steps * 3);
+    stream.Chunk(steps, x, y);
+    EXPECT_EQ(y, expected.y);
+    std::vector<float> h(stream.h_state_size()), c(stream.state_size());
+    EXPECT_EQ(h.size(), 2u * 7);
+    EXPECT_EQ(c.size(), 2u * 19);
+    stream.GetState(h, c);
+    EXPECT_EQ(h, expected.h_n);
+    EXPECT_EQ(c, expected.c_n);
+  }
+}
+
+TEST(Stream, RejectsBidirectionalModels) {
+  ModelConfig config = Config(0, OutputActivation::kIdentity);
+  config.bidirectional = true;
+  const Model model(config, InitOptions{1});
+  try {
+    Stream stream(model);
+    ADD_FAILURE() << "a stream was made on a bidirectional model";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unidirectional"), std::string::npos);
+  }
+}
+
 TEST(Stream, ChunkEqualsStepsAndStateRoundTrips) {
   const Model model(Config(2, OutputActivation::kIdentity), InitOptions{4});
   const std::vector<float> x = RandomVector(12 * 5, 9);

@@ -128,6 +128,65 @@ TEST(Determinism, VariableLengthTrainingIsBitwiseTheSame) {
   }
 }
 
+// Both directions of a bidirectional layer step on one team, each with its
+// own slices; projections add a phase; dropout masks come from a hash. None
+// of it may depend on the thread count.
+TEST(Determinism, BidirectionalProjectedDropoutTrainingIsBitwiseTheSame) {
+  ModelConfig config = Config();
+  config.bidirectional = true;
+  config.proj_size = 11;
+  config.dropout = 0.3f;
+  Model model(config, InitOptions{17});
+  const int seq_len = 9, batch = 13;
+  const std::vector<float> x = RandomVector(seq_len * batch * 5, 8);
+  const std::vector<float> y = RandomVector(seq_len * batch * 3, 9);
+  std::vector<int32_t> lengths;
+  for (int b = 0; b < batch; ++b) lengths.push_back(1 + (4 * b) % seq_len);
+  Target target;
+  target.values = y;
+  Input input{seq_len, batch, x, {}, {}, lengths};
+  input.dropout_seed = 123;
+  std::vector<float> first_grads, first_y;
+  for (int threads : kThreadCounts) {
+    model.set_threads(threads);
+    Gradients grads;
+    model.ComputeGradients(input, target, {}, &grads);
+    const Span<const float> g = grads.parameters();
+    const std::vector<float> out = model.Forward(input).y;
+    if (first_grads.empty()) {
+      first_grads.assign(g.begin(), g.end());
+      first_y = out;
+    }
+    EXPECT_TRUE(BitwiseEqual({g.begin(), g.end()}, first_grads))
+        << threads << " threads";
+    EXPECT_TRUE(BitwiseEqual(out, first_y)) << threads << " threads";
+  }
+}
+
+// Dropout acts in training only: inference is deterministic and the seed
+// has no effect on it, while it changes the gradients.
+TEST(Dropout, OnlyInTrainingAndSeededByTheCaller) {
+  ModelConfig config = Config();
+  config.dropout = 0.5f;
+  Model model(config, InitOptions{18});
+  const std::vector<float> x = RandomVector(9 * 4 * 5, 10);
+  const std::vector<float> y = RandomVector(9 * 4 * 3, 11);
+  Target target;
+  target.values = y;
+  Input a{9, 4, x, {}, {}, {}}, b = a;
+  a.dropout_seed = 1;
+  b.dropout_seed = 2;
+  EXPECT_TRUE(BitwiseEqual(model.Forward(a).y, model.Forward(b).y));
+  Gradients ga, ga_again, gb;
+  model.ComputeGradients(a, target, {}, &ga);
+  model.ComputeGradients(a, target, {}, &ga_again);
+  model.ComputeGradients(b, target, {}, &gb);
+  const Span<const float> pa = ga.parameters(), pa2 = ga_again.parameters(),
+                          pb = gb.parameters();
+  EXPECT_TRUE(BitwiseEqual({pa.begin(), pa.end()}, {pa2.begin(), pa2.end()}));
+  EXPECT_FALSE(BitwiseEqual({pa.begin(), pa.end()}, {pb.begin(), pb.end()}));
+}
+
 TEST(Determinism, InferenceIsBitwiseTheSameForEveryThreadCount) {
   Model model(Config(), InitOptions{13});
   for (int batch : {1, 13}) {
