@@ -1,7 +1,10 @@
 #include "cli.h"
 
+#include <unistd.h>
+
 #include <exception>
 #include <functional>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -12,11 +15,14 @@
 namespace lstmkit::cli {
 namespace {
 
-// "lstmkit" or "lstmkit bench": who is speaking in an error message.
+// "lstmkit", "lstmkit bench" or "lstmkit train forecast": who is speaking in
+// an error message.
 std::string Speaker(const CLI::App& app) {
   std::string name = "lstmkit";
-  for (const CLI::App* sub : app.get_subcommands())
-    name += " " + sub->get_name();
+  for (const CLI::App* level = &app; !level->get_subcommands().empty();) {
+    level = level->get_subcommands().front();
+    name += " " + level->get_name();
+  }
   return name;
 }
 
@@ -69,8 +75,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   app.set_version_flag("--version", Version());
   app.require_subcommand(1);
   const std::vector<Command> commands = {
-      AddBenchCommand(&app),
-      AddInfoCommand(&app),
+      AddTrainCommand(&app),    AddEvalCommand(&app), AddPredictCommand(&app),
+      AddGenerateCommand(&app), AddInfoCommand(&app), AddBenchCommand(&app),
   };
   try {
     app.parse(argc, argv);
@@ -79,7 +85,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   } catch (const CLI::ParseError& e) {
     return ReportParseError(app, e, argc, argv, err);
   }
-  CommandIo io{out, err};
+  CommandIo io{out, err, &err == &std::cerr && isatty(STDERR_FILENO) == 1};
   for (const Command& command : commands) {
     if (command.app->parsed()) return RunCommand(app, command, io);
   }

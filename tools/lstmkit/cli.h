@@ -1,6 +1,6 @@
-// The `lstmkit` command line: one program, one subcommand per job (bench,
-// info; train, eval, predict, generate and tune later), each in its own
-// <name>_command.cc.
+// The `lstmkit` command line: one program, one subcommand per job (train,
+// eval, predict, generate, info, bench), each in its own <name>_command.cc
+// or <task>_commands.cc.
 #ifndef LSTMKIT_TOOLS_LSTMKIT_CLI_H_
 #define LSTMKIT_TOOLS_LSTMKIT_CLI_H_
 
@@ -18,6 +18,9 @@ inline constexpr int kExitUsage = 2;    // bad flags; nothing was run
 struct CommandIo {
   std::ostream& out;
   std::ostream& err;
+  // Whether err is a terminal: training draws a progress bar there, and
+  // writes plain lines otherwise.
+  bool err_is_terminal = false;
 };
 
 // A subcommand: the CLI11 node that parses its flags, and what runs when it

@@ -9,8 +9,12 @@
 
 namespace lstmkit::cli {
 
-Command AddBenchCommand(CLI::App* parent);
+Command AddTrainCommand(CLI::App* parent);
+Command AddEvalCommand(CLI::App* parent);
+Command AddPredictCommand(CLI::App* parent);
+Command AddGenerateCommand(CLI::App* parent);
 Command AddInfoCommand(CLI::App* parent);
+Command AddBenchCommand(CLI::App* parent);
 
 }  // namespace lstmkit::cli
 
