@@ -9,11 +9,6 @@ namespace lstmkit::kernels {
 
 namespace {
 
-struct CacheSizes {
-  size_t l1d = 32 * 1024;
-  size_t l2 = 512 * 1024;
-};
-
 // "32K", "1024K" or "8M" -> bytes; 0 when unreadable.
 size_t ParseSize(const std::string& text) {
   size_t value = 0;
@@ -44,12 +39,8 @@ CacheSizes ReadCacheSizes() {
     if (size == 0) continue;
     if (level == "1" && type == "Data") sizes.l1d = size;
     if (level == "2" && type != "Instruction") sizes.l2 = size;
+    if (level == "3" && type != "Instruction") sizes.l3 = size;
   }
-  return sizes;
-}
-
-const CacheSizes& Caches() {
-  static const CacheSizes sizes = ReadCacheSizes();
   return sizes;
 }
 
@@ -58,6 +49,11 @@ int RoundDown(int value, int multiple) {
 }
 
 }  // namespace
+
+const CacheSizes& Caches() {
+  static const CacheSizes sizes = ReadCacheSizes();
+  return sizes;
+}
 
 Blocking DefaultBlocking(const KernelTable& kernels) {
   const int lanes = kernels.lanes;

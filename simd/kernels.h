@@ -240,6 +240,14 @@ const KernelTable* KernelsForSetting(const char* setting);
 // when it is unknown or not available here.
 bool SelectKernels(const std::string& name);
 
+// This CPU's data caches as sysfs reports them (defaults where it does not).
+struct CacheSizes {
+  size_t l1d = 32 * 1024;
+  size_t l2 = 512 * 1024;
+  size_t l3 = 0;
+};
+const CacheSizes& Caches();
+
 // Blocking derived from this CPU's cache sizes, for a kernel table.
 Blocking DefaultBlocking(const KernelTable& kernels);
 // Candidate tile shapes (mr, nr) a tuner may choose from for a target.

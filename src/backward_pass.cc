@@ -170,7 +170,7 @@ struct LayerBackward {
         seq.rows(t), w_hr.n, shape.state,
         {w.dh_total.data() + seq.offset(t) * shape.state, shape.state, 1}, w_hr,
         0.0f, w.dr.data() + first * w_hr.panel_width, shape.hidden,
-        model.packed.blocking);
+        model.packed.tuning.gemm_packed);
   }
 
   // The cell backward for gate panels [first, first + count).
@@ -223,7 +223,7 @@ struct LayerBackward {
     model.packed.kernels->gemm_packed(
         seq.rows(t), w_hh.n, gate_width,
         {w.d_gates.data() + seq.offset(t) * gate_width, gate_width, 1}, w_hh,
-        0.0f, w.dh_recurrent.data() + col, shape.state, model.packed.blocking);
+        0.0f, w.dh_recurrent.data() + col, shape.state, model.packed.tuning.gemm_packed);
     if (dir == 1) {
       const auto [begin, end] = StartingRows(seq, t);
       CopyBlock(w.dh_recurrent.data(), w.d_h0.data(), shape.state, begin, end,

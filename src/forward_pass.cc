@@ -100,7 +100,7 @@ void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
     step.h_stride = out_width;
   }
   step.tanh_c = training ? d.tanh_c.data() + here * shape.hidden : nullptr;
-  step.mr = std::min(packed.blocking.mr, step.batch);
+  step.mr = std::min(packed.tuning.step_rows, step.batch);
   packed.kernels->lstm_step(step);
 }
 
@@ -120,7 +120,7 @@ void ProjectStep(const Model::Impl& model, const LayerShape& shape, int layer,
   packed.kernels->gemm_packed(
       seq.rows(t), w_hr.n, shape.hidden,
       {trace->dirs[dir].r.data() + here * shape.hidden, shape.hidden, 1}, w_hr,
-      0.0f, h, out_width, packed.blocking);
+      0.0f, h, out_width, packed.tuning.gemm_packed);
 }
 
 void AllocateLayer(const LayerShape& shape, const SequenceLayout& seq,

@@ -26,7 +26,7 @@ struct Model::Impl {
 
   const float* param(size_t offset) const { return params.data() + offset; }
   internal::GemmContext gemm() const {
-    return {threads.get(), packed.kernels, packed.blocking};
+    return {threads.get(), packed.kernels, &packed.tuning};
   }
 };
 

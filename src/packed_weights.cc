@@ -76,7 +76,7 @@ void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
                  PackedWeights* packed) {
   packed->kernels = &kernels::ActiveKernels();
   packed->bf16 = bf16;
-  packed->blocking = kernels::DefaultBlocking(*packed->kernels);
+  packed->tuning = ActiveTuning(*packed->kernels);
   packed->gates = GateLayout(config.hidden_size, packed->kernels->lanes);
   packed->directions = layout.directions();
   packed->layers.resize(static_cast<size_t>(config.num_layers) *

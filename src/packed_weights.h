@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "lstmkit/lstmkit.hpp"
 #include "parameter_layout.h"
+#include "tuning.h"
 
 namespace lstmkit::internal {
 
@@ -56,7 +57,7 @@ struct PackedLayer {
 
 struct PackedWeights {
   const kernels::KernelTable* kernels = nullptr;
-  kernels::Blocking blocking;
+  Tuning tuning;  // how the kernels run on this CPU
   GateLayout gates;
   int directions = 1;
   std::vector<PackedLayer> layers;  // [L][D]

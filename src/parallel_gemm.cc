@@ -15,9 +15,9 @@ struct BlockGrid {
   int row_blocks;
   int col_blocks;
 
-  BlockGrid(int m, int n, int mr, int panel_width) {
-    rows_per_block = std::max(mr, 96 / mr * mr);
-    cols_per_block = 4 * panel_width;
+  BlockGrid(int m, int n, const Tuning& tuning, int mr, int panel_width) {
+    rows_per_block = std::max(mr, tuning.task_rows / mr * mr);
+    cols_per_block = tuning.task_panels * panel_width;
     row_blocks = (m + rows_per_block - 1) / rows_per_block;
     col_blocks = (n + cols_per_block - 1) / cols_per_block;
   }
@@ -44,9 +44,11 @@ void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
   if (row_init != nullptr) beta = 1.0f;
   if (ctx.threads->concurrency() == 1) {
     if (row_init != nullptr) InitRows(m, n, row_init, c, ldc);
-    return ctx.kernels->gemm_packed(m, n, k, a, b, beta, c, ldc, ctx.blocking);
+    return ctx.kernels->gemm_packed(m, n, k, a, b, beta, c, ldc,
+                                    ctx.tuning->gemm_packed);
   }
-  const BlockGrid grid(m, n, ctx.blocking.mr, b.panel_width);
+  const BlockGrid grid(m, n, *ctx.tuning, ctx.tuning->gemm_packed.mr,
+                       b.panel_width);
   const int panels_per_block = grid.cols_per_block / b.panel_width;
   ctx.threads->For(grid.blocks(), [&](int block) {
     const int row = block / grid.col_blocks * grid.rows_per_block;
@@ -60,7 +62,7 @@ void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
       InitRows(rows, panels.n, row_init + col, block_c, ldc);
     }
     ctx.kernels->gemm_packed(rows, panels.n, k, OffsetRows(a, row), panels,
-                             beta, block_c, ldc, ctx.blocking);
+                             beta, block_c, ldc, ctx.tuning->gemm_packed);
   });
 }
 
@@ -68,10 +70,10 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
                   kernels::MatrixA a, kernels::MatrixB b, float beta, float* c,
                   int ldc) {
   if (ctx.threads->concurrency() == 1) {
-    return ctx.kernels->gemm(m, n, k, a, b, beta, c, ldc, ctx.blocking);
+    return ctx.kernels->gemm(m, n, k, a, b, beta, c, ldc, ctx.tuning->gemm);
   }
   const int panel_width = kernels::kPanelVectors * ctx.kernels->lanes;
-  const BlockGrid grid(m, n, ctx.blocking.mr, panel_width);
+  const BlockGrid grid(m, n, *ctx.tuning, ctx.tuning->gemm.mr, panel_width);
   ctx.threads->For(grid.blocks(), [&](int block) {
     const int row = block / grid.col_blocks * grid.rows_per_block;
     const int col = block % grid.col_blocks * grid.cols_per_block;
@@ -80,7 +82,8 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
     ctx.kernels->gemm(
         std::min(grid.rows_per_block, m - row),
         std::min(grid.cols_per_block, n - col), k, OffsetRows(a, row), cols,
-        beta, c + static_cast<ptrdiff_t>(row) * ldc + col, ldc, ctx.blocking);
+        beta, c + static_cast<ptrdiff_t>(row) * ldc + col, ldc,
+        ctx.tuning->gemm);
   });
 }
 

@@ -5,6 +5,7 @@
 #define LSTMKIT_SRC_PARALLEL_GEMM_H_
 
 #include "kernels.h"
+#include "tuning.h"
 #include "threads.h"
 
 namespace lstmkit::internal {
@@ -12,7 +13,7 @@ namespace lstmkit::internal {
 struct GemmContext {
   const Threads* threads;
   const kernels::KernelTable* kernels;
-  kernels::Blocking blocking;
+  const Tuning* tuning;
 };
 
 // C = beta * C + A * B, B packed. With row_init, every row of C is first

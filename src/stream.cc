@@ -97,10 +97,6 @@ void Stream::SetState(Span<const float> h, Span<const float> c) {
 
 namespace {
 
-// Below this many bytes of weights per step, starting threads costs more
-// than the step itself.
-constexpr size_t kParallelStepBytes = 256 * 1024;
-
 // Phases of one step: per layer the cell (sliced over hidden units) and,
 // with a projection, h = W_hr r (sliced over P), then the output row.
 int PhasesPerLayer(const Stream::Impl& s) { return s.projected ? 2 : 1; }
@@ -253,7 +249,8 @@ void Stream::Chunk(int steps, Span<const float> x, Span<float> y) {
              index % phases, first, count);
   };
   const internal::Threads& threads = *m.threads;
-  if (threads.requested() == 1 || WeightBytesPerStep(m) < kParallelStepBytes) {
+  if (threads.requested() == 1 ||
+      WeightBytesPerStep(m) < m.packed.tuning.stream_parallel_bytes) {
     for (int i = 0; i < steps * phases; ++i) {
       phase_work(i, 0, PhasePanels(s, i % phases));
     }

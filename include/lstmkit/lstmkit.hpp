@@ -313,8 +313,10 @@ class LSTMKIT_API Stream {
 // tools/import_pytorch.py; tools/export_pytorch.py writes them from an
 // nn.LSTM. A plain safetensors file of an nn.LSTM state_dict (plus
 // head.weight and head.bias for a dense head), without lstmkit's metadata,
-// loads too: the config is inferred from the tensors' names and shapes, with
-// an identity head on every step. docs/interop.md describes the format.
+// loads too: the config is inferred from the tensors' names and shapes
+// (bidirectional when there are _reverse tensors, proj_size from
+// weight_hr_l0), with an identity head on every step, no dropout and
+// time-major data. docs/interop.md describes the format.
 
 // How parameters are stored. kBF16 halves the file: each value is rounded to
 // the nearest bfloat16 (ties to even, as PyTorch rounds), and loading widens
@@ -461,7 +463,7 @@ struct TrainerConfig {
   OptimizerConfig optimizer;
   LossConfig loss;
   float clip_norm = 0.0f;  // global gradient-norm limit; 0 = no clipping
-  uint64_t seed = 0;       // shuffling order
+  uint64_t seed = 0;       // shuffling order and dropout masks
   bool shuffle = true;
   std::function<void(const EpochReport&)> on_epoch;  // called after each
 
@@ -530,6 +532,35 @@ class LSTMKIT_API Trainer {
 };
 
 LSTMKIT_API const char* Version();
+
+// ---- Tuning ------------------------------------------------------------------
+//
+// The kernels' blocking sizes, the fused step's tile height, the size of
+// parallel GEMM tasks and the model size from which streams step on several
+// threads are chosen per CPU. Built-in defaults come from the cache sizes;
+// Tune() measures candidates and keeps the fastest. None of these changes a
+// result: outputs and gradients are bitwise the same under any tuning.
+//
+// The library reads the tuning file when a model is made, from the path in
+// the environment variable LSTMKIT_TUNING, else from
+// $XDG_CACHE_HOME/lstmkit/tuning.json, else ~/.cache/lstmkit/tuning.json.
+// A file made on another CPU or for another SIMD target, or one that does not
+// parse, is ignored with one line on stderr, and the defaults apply.
+
+struct TuneOptions {
+  std::string path;                   // where to write; empty: as above
+  double seconds_per_candidate = 0.3;  // measuring time per candidate
+  int repeats = 5;                    // the median of this many timings wins
+  std::function<void(const std::string& line)> progress;  // optional
+};
+
+// Measures candidates on this CPU for the active target and writes the
+// tuning file (atomically); returns its path. Models made afterwards in this
+// process use the new tuning too. Takes a minute or two.
+LSTMKIT_API std::string Tune(const TuneOptions& options = {});
+
+// The tuning in effect for the active target, and where it came from.
+LSTMKIT_API std::string DescribeTuning();
 
 // The SIMD instruction set the kernels run on, by Highway's name ("AVX3",
 // "AVX2", "SSE4", "SSSE3", "SCALAR"). The best one this CPU supports is

@@ -77,6 +77,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   const std::vector<Command> commands = {
       AddTrainCommand(&app),    AddEvalCommand(&app), AddPredictCommand(&app),
       AddGenerateCommand(&app), AddInfoCommand(&app), AddBenchCommand(&app),
+      AddTuneCommand(&app),
   };
   try {
     app.parse(argc, argv);

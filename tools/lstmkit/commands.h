@@ -15,6 +15,7 @@ Command AddPredictCommand(CLI::App* parent);
 Command AddGenerateCommand(CLI::App* parent);
 Command AddInfoCommand(CLI::App* parent);
 Command AddBenchCommand(CLI::App* parent);
+Command AddTuneCommand(CLI::App* parent);
 
 }  // namespace lstmkit::cli
 

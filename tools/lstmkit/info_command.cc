@@ -48,6 +48,7 @@ void PrintText(const MachineInfo& machine, const double* peak_gflops,
         << cache.shared_by_cpus << " cpu"
         << (cache.shared_by_cpus == 1 ? "" : "s") << "\n";
   }
+  out << DescribeTuning();
   if (peak_gflops != nullptr) {
     char peak[32];
     std::snprintf(peak, sizeof(peak), "%.1f", *peak_gflops);
