@@ -198,9 +198,15 @@ inline void ClearRows(int m, int n, float* c, int ldc) {
   }
 }
 
+inline void GemvPacked(int n, int k, const float* x, const PackedPanels& b,
+                       float beta, float* y);
+
 inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,
                        float beta, float* c, int ldc, const Blocking& blk) {
   if (k == 0 && beta == 0.0f) return ClearRows(m, n, c, ldc);
+  // One row: the GEMV's eight accumulator chains beat a one-row tile's two,
+  // and sum in the same order, so the bits are the same.
+  if (m == 1 && a.col_stride == 1) return GemvPacked(n, k, a.data, b, beta, c);
   const int pw = b.panel_width;
   const int nc = (blk.nc + pw - 1) / pw * pw;
   for (int jc = 0; jc < n; jc += nc) {

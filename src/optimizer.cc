@@ -38,33 +38,61 @@ void ValidateOptimizer(const OptimizerConfig& c) {
           "optimizer.epsilon must be positive, got ", c.epsilon);
 }
 
+// One parameter's update: the new parameter and state, not yet written.
+struct Update {
+  float param, first, second;
+};
+
 // torch.optim.SGD: the first step sets the buffer to g.
-void SgdStep(const OptimizerConfig& c, bool first_step, const float* grad,
-             float* param, float* velocity, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    float g = grad[i] + c.weight_decay * param[i];
+struct SgdRule {
+  const OptimizerConfig& c;
+  bool first_step;
+  Update operator()(float grad, float param, float velocity, float) const {
+    float g = grad + c.weight_decay * param;
     if (c.momentum != 0.0f) {
-      velocity[i] = first_step ? g : c.momentum * velocity[i] + g;
-      g = velocity[i];
+      velocity = first_step ? g : c.momentum * velocity + g;
+      g = velocity;
     }
-    param[i] -= c.learning_rate * g;
+    return {param - c.learning_rate * g, velocity, 0.0f};
   }
-}
+};
 
 // torch.optim.Adam with bias correction, epsilon added after the square root.
-void AdamStep(const OptimizerConfig& c, int64_t step, const float* grad,
-              float* param, float* m, float* v, size_t n) {
-  const double correction1 = 1.0 - std::pow(double{c.beta1}, double(step));
-  const double correction2 = 1.0 - std::pow(double{c.beta2}, double(step));
-  const float step_size = static_cast<float>(c.learning_rate / correction1);
-  const float root_correction2 = static_cast<float>(std::sqrt(correction2));
-  for (size_t i = 0; i < n; ++i) {
-    const float g = grad[i] + c.weight_decay * param[i];
-    m[i] = c.beta1 * m[i] + (1.0f - c.beta1) * g;
-    v[i] = c.beta2 * v[i] + (1.0f - c.beta2) * g * g;
-    const float denom = std::sqrt(v[i]) / root_correction2 + c.epsilon;
-    param[i] -= step_size * m[i] / denom;
+struct AdamRule {
+  const OptimizerConfig& c;
+  float step_size, root_correction2;
+  AdamRule(const OptimizerConfig& config, int64_t step) : c(config) {
+    const double correction1 = 1.0 - std::pow(double{c.beta1}, double(step));
+    const double correction2 = 1.0 - std::pow(double{c.beta2}, double(step));
+    step_size = static_cast<float>(c.learning_rate / correction1);
+    root_correction2 = static_cast<float>(std::sqrt(correction2));
   }
+  Update operator()(float grad, float param, float m, float v) const {
+    const float g = grad + c.weight_decay * param;
+    m = c.beta1 * m + (1.0f - c.beta1) * g;
+    v = c.beta2 * v + (1.0f - c.beta2) * g * g;
+    const float denom = std::sqrt(v) / root_correction2 + c.epsilon;
+    return {param - step_size * m / denom, m, v};
+  }
+};
+
+// Applies `rule` to every parameter in two passes: the first only checks
+// that every new parameter is finite (an overflowing step must leave the
+// model and the state untouched), the second writes. Nothing is copied.
+template <typename Rule>
+size_t ApplyIfFinite(const Rule& rule, const float* grad, float* param,
+                     float* first, float* second, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const Update u = rule(grad[i], param[i], first[i], second ? second[i] : 0);
+    if (!std::isfinite(u.param)) return i;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Update u = rule(grad[i], param[i], first[i], second ? second[i] : 0);
+    param[i] = u.param;
+    first[i] = u.first;
+    if (second != nullptr) second[i] = u.second;
+  }
+  return n;
 }
 
 }  // namespace
@@ -109,31 +137,22 @@ void Optimizer::Step(Model* model, const Gradients& gradients) {
   Require(impl_->first.empty() || impl_->first.size() == n,
           "this optimizer was used with a model of ", impl_->first.size(),
           " parameters; this one has ", n);
-  // The update goes to copies first, so that an update that overflows
-  // leaves the model and the optimizer's state as they were.
-  std::vector<float> next(params.begin(), params.end());
-  std::vector<float> first = impl_->first;
-  std::vector<float> second = impl_->second;
-  first.resize(n, 0.0f);
+  impl_->first.resize(n, 0.0f);
   const OptimizerConfig& c = impl_->config;
   const int64_t step = impl_->steps + 1;
+  const float* grads = gradients.parameters().data();
+  size_t bad;
   if (c.kind == OptimizerConfig::Kind::kSgd) {
-    SgdStep(c, step == 1, gradients.parameters().data(), next.data(),
-            first.data(), n);
+    bad = ApplyIfFinite(SgdRule{c, step == 1}, grads, params.data(),
+                        impl_->first.data(), nullptr, n);
   } else {
-    second.resize(n, 0.0f);
-    AdamStep(c, step, gradients.parameters().data(), next.data(), first.data(),
-             second.data(), n);
+    impl_->second.resize(n, 0.0f);
+    bad = ApplyIfFinite(AdamRule(c, step), grads, params.data(),
+                        impl_->first.data(), impl_->second.data(), n);
   }
-  for (size_t i = 0; i < n; ++i) {
-    Require(std::isfinite(next[i]), "the optimizer step ", step,
-            " would make parameter ", i,
-            " non-finite (the learning rate is too large for these "
-            "gradients); the model and optimizer are unchanged");
-  }
-  std::copy(next.begin(), next.end(), params.begin());
-  impl_->first = std::move(first);
-  impl_->second = std::move(second);
+  Require(bad == n, "the optimizer step ", step, " would make parameter ", bad,
+          " non-finite (the learning rate is too large for these "
+          "gradients); the model and optimizer are unchanged");
   impl_->steps = step;
   model->parameters_changed();
 }

@@ -1,5 +1,8 @@
 #include "packed_weights.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace lstmkit::internal {
 
 namespace {
@@ -8,6 +11,67 @@ namespace {
 // model's precision is bfloat16.
 float Effective(const PackedWeights& packed, float w) {
   return packed.bf16 ? kernels::WidenBF16(kernels::RoundToBF16(w)) : w;
+}
+
+// The PyTorch row behind each gate-interleaved column, -1 for padding.
+std::vector<int> SourceRows(const GateLayout& gl) {
+  std::vector<int> rows(gl.width());
+  for (int n = 0; n < gl.width(); ++n) rows[n] = gl.SourceRow(n);
+  return rows;
+}
+
+// B[k][n] = w[rows[n]][k] (w has `cols` columns, K = cols): a weight matrix
+// transposed with its rows in gate-interleaved order. Walks panel by panel
+// with the panel's row pointers at hand: packing runs after every optimizer
+// step, so it must not cost a division per element.
+template <typename T, typename Convert>
+void PackGateColumns(const float* w, int cols, const std::vector<int>& rows,
+                     int pw, Convert convert, T* out) {
+  const int width = static_cast<int>(rows.size());
+  std::vector<const float*> source(pw);
+  for (int p = 0; p < width / pw; ++p) {
+    for (int j = 0; j < pw; ++j) {
+      const int row = rows[p * pw + j];
+      source[j] = row < 0 ? nullptr : w + static_cast<size_t>(row) * cols;
+    }
+    for (int k = 0; k < cols; ++k) {
+      for (int j = 0; j < pw; ++j) {
+        *out++ = source[j] == nullptr ? convert(0.0f) : convert(source[j][k]);
+      }
+    }
+  }
+}
+
+// B[k][n] = w[rows[k]][n] (N = cols): the same matrix with its rows in
+// gate-interleaved order, for dA W. Copies runs of a row.
+template <typename T, typename Convert>
+void PackGateRows(const float* w, int cols, const std::vector<int>& rows,
+                  int pw, Convert convert, T* out) {
+  const int panels = (cols + pw - 1) / pw;
+  for (int p = 0; p < panels; ++p) {
+    const int first = p * pw, count = std::min(pw, cols - first);
+    for (int row : rows) {
+      const float* src =
+          row < 0 ? nullptr : w + static_cast<size_t>(row) * cols + first;
+      for (int j = 0; j < pw; ++j) {
+        *out++ = src != nullptr && j < count ? convert(src[j]) : convert(0.0f);
+      }
+    }
+  }
+}
+
+void Resize(int k, int n, int pw, kernels::PackedB* packed) {
+  packed->k = k;
+  packed->n = n;
+  packed->panel_width = pw;
+  packed->data.Resize(static_cast<size_t>(packed->panels()) * k * pw);
+}
+
+void Resize(int k, int n, int pw, kernels::PackedBF16* packed) {
+  packed->k = k;
+  packed->n = n;
+  packed->panel_width = pw;
+  packed->data.resize(static_cast<size_t>(packed->panels()) * k * pw);
 }
 
 void PackDirection(const ParameterLayout& layout,
@@ -19,29 +83,24 @@ void PackDirection(const ParameterLayout& layout,
   const int pw = kernels::kPanelVectors * packed.kernels->lanes;
   const float* w_ih = params.data() + layout.weight_ih(layer, dir);
   const float* w_hh = params.data() + layout.weight_hh(layer, dir);
-  // Element `col` of PyTorch row SourceRow(gate) of w, or 0 for padding.
-  auto gate_row = [&](const float* w, int cols, int gate, int col) {
-    const int row = gl.SourceRow(gate);
-    return row < 0
-               ? 0.0f
-               : Effective(packed, w[static_cast<size_t>(row) * cols + col]);
-  };
-  auto ih = [&](int k, int n) { return gate_row(w_ih, in, n, k); };
-  auto hh = [&](int k, int n) { return gate_row(w_hh, state, n, k); };
-  kernels::PackPanels(in, gl.width(), pw, ih, &out->w_ih);
-  kernels::PackPanels(state, gl.width(), pw, hh, &out->w_hh);
-  kernels::PackPanels(
-      gl.width(), in, pw,
-      [&](int k, int n) { return gate_row(w_ih, in, k, n); }, &out->w_ih_rows);
-  kernels::PackPanels(
-      gl.width(), state, pw,
-      [&](int k, int n) { return gate_row(w_hh, state, k, n); },
-      &out->w_hh_rows);
+  const std::vector<int> rows = SourceRows(gl);
+  auto as_f32 = [&](float v) { return Effective(packed, v); };
+  auto as_bf16 = [](float v) { return kernels::RoundToBF16(v); };
+  Resize(in, gl.width(), pw, &out->w_ih);
+  PackGateColumns(w_ih, in, rows, pw, as_f32, out->w_ih.data.data());
+  Resize(state, gl.width(), pw, &out->w_hh);
+  PackGateColumns(w_hh, state, rows, pw, as_f32, out->w_hh.data.data());
+  Resize(gl.width(), in, pw, &out->w_ih_rows);
+  PackGateRows(w_ih, in, rows, pw, as_f32, out->w_ih_rows.data.data());
+  Resize(gl.width(), state, pw, &out->w_hh_rows);
+  PackGateRows(w_hh, state, rows, pw, as_f32, out->w_hh_rows.data.data());
   out->w_ih_bf16 = {};
   out->w_hh_bf16 = {};
   if (packed.bf16) {
-    kernels::PackPanelsBF16(in, gl.width(), pw, ih, &out->w_ih_bf16);
-    kernels::PackPanelsBF16(state, gl.width(), pw, hh, &out->w_hh_bf16);
+    Resize(in, gl.width(), pw, &out->w_ih_bf16);
+    PackGateColumns(w_ih, in, rows, pw, as_bf16, out->w_ih_bf16.data.data());
+    Resize(state, gl.width(), pw, &out->w_hh_bf16);
+    PackGateColumns(w_hh, state, rows, pw, as_bf16, out->w_hh_bf16.data.data());
   }
   const float* b_ih = params.data() + layout.bias_ih(layer, dir);
   const float* b_hh = params.data() + layout.bias_hh(layer, dir);
