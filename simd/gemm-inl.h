@@ -118,10 +118,21 @@ inline void PackA(MatrixA a, int m_begin, int m_end, int pc, int kc, int mr,
                   float* out) {
   for (int ir = m_begin; ir < m_end; ir += mr) {
     const int rows = std::min(mr, m_end - ir);
-    for (int r = 0; r < mr; ++r) {
-      const float* src = a.data + (ir + r) * a.row_stride + pc * a.col_stride;
+    const float* base = a.data + ir * a.row_stride + pc * a.col_stride;
+    if (a.col_stride == 1) {
+      // Row-major A: each row's kc values are contiguous.
+      for (int r = 0; r < mr; ++r) {
+        const float* src = base + r * a.row_stride;
+        for (int p = 0; p < kc; ++p) out[p * mr + r] = r < rows ? src[p] : 0.0f;
+      }
+    } else {
+      // A stored transposed (A^T B): each k's rows are contiguous, so walk k
+      // outside and touch each cache line once.
       for (int p = 0; p < kc; ++p) {
-        out[p * mr + r] = r < rows ? src[p * a.col_stride] : 0.0f;
+        const float* src = base + p * a.col_stride;
+        for (int r = 0; r < mr; ++r) {
+          out[p * mr + r] = r < rows ? src[r * a.row_stride] : 0.0f;
+        }
       }
     }
     out += static_cast<size_t>(kc) * mr;
