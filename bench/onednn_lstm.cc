@@ -29,8 +29,23 @@ struct Cpu {
   dnnl::stream stream{engine};
 };
 
-// Layers that one primitive carries: oneDNN stacks layers of one input
-// width only.
+// D, P (one direction's h: the projection's width, or H) and D * P.
+int Directions(const BenchCase& c) { return c.bidirectional ? 2 : 1; }
+int StateWidth(const BenchCase& c) {
+  return c.proj_size > 0 ? c.proj_size : c.hidden_size;
+}
+
+dnnl::rnn_direction Direction(const BenchCase& c) {
+  return c.bidirectional ? dnnl::rnn_direction::bidirectional_concat
+                         : dnnl::rnn_direction::unidirectional_left2right;
+}
+
+// Layers that one primitive carries. oneDNN stacks layers only when each
+// reads its own direction's h (input width P): that is PyTorch's stacking
+// for one direction, but a bidirectional layer reads both directions' h
+// concatenated (2P), which oneDNN computes only in a primitive of one
+// layer. So a bidirectional model gets a primitive per layer, and a
+// unidirectional one a primitive for layer 0 unless I = P.
 struct LayerGroup {
   int first_layer = 0;
   int layers = 0;
@@ -38,23 +53,36 @@ struct LayerGroup {
 };
 
 std::vector<LayerGroup> GroupLayers(const BenchCase& c) {
-  if (c.input_size == c.hidden_size) return {{0, c.layers, c.input_size}};
-  std::vector<LayerGroup> groups = {{0, 1, c.input_size}};
-  if (c.layers > 1) groups.push_back({1, c.layers - 1, c.hidden_size});
+  const int above = cli::OutputWidth(c);
+  std::vector<LayerGroup> groups;
+  if (c.bidirectional) {
+    for (int layer = 0; layer < c.layers; ++layer) {
+      groups.push_back({layer, 1, layer == 0 ? c.input_size : above});
+    }
+    return groups;
+  }
+  if (c.input_size == above) return {{0, c.layers, c.input_size}};
+  groups.push_back({0, 1, c.input_size});
+  if (c.layers > 1) groups.push_back({1, c.layers - 1, above});
   return groups;
 }
 
-Dims WeightsLayerDims(const LayerGroup& g, int hidden) {
-  return {g.layers, 1, g.input_size, 4, hidden};
+Dims WeightsLayerDims(const LayerGroup& g, const BenchCase& c) {
+  return {g.layers, Directions(c), g.input_size, 4, c.hidden_size};
 }
-Dims WeightsIterDims(const LayerGroup& g, int hidden) {
-  return {g.layers, 1, hidden, 4, hidden};
+Dims WeightsIterDims(const LayerGroup& g, const BenchCase& c) {
+  return {g.layers, Directions(c), StateWidth(c), 4, c.hidden_size};
 }
-Dims BiasDims(const LayerGroup& g, int hidden) {
-  return {g.layers, 1, 4, hidden};
+// W_hr transposed, [H][P] per layer and direction (oneDNN's ldio).
+Dims WeightsProjectionDims(const LayerGroup& g, const BenchCase& c) {
+  return {g.layers, Directions(c), c.hidden_size, c.proj_size};
 }
-Dims StateDims(const LayerGroup& g, int batch, int hidden) {
-  return {g.layers, 1, batch, hidden};
+Dims BiasDims(const LayerGroup& g, const BenchCase& c) {
+  return {g.layers, Directions(c), 4, c.hidden_size};
+}
+// h has P values per direction, c has H.
+Dims StateDims(const LayerGroup& g, const BenchCase& c, int batch, int width) {
+  return {g.layers, Directions(c), batch, width};
 }
 
 float* FloatsOf(const memory& m) {
@@ -88,8 +116,9 @@ memory InLayout(Cpu& cpu, const memory& from, const memory::desc& desc) {
 
 // The plain f32 weights SGD works on, drawn like PyTorch's from
 // U(-1/sqrt(H), 1/sqrt(H)); oneDNN has one bias per gate (b_ih + b_hh).
+// projection is empty without one.
 struct PlainWeights {
-  memory layer, iter, bias;
+  memory layer, iter, bias, projection;
 };
 
 memory UniformF32(Cpu& cpu, const Dims& dims, Tag tag, float bound,
@@ -104,12 +133,15 @@ memory UniformF32(Cpu& cpu, const Dims& dims, Tag tag, float bound,
 PlainWeights InitialWeights(Cpu& cpu, const LayerGroup& g, const BenchCase& c) {
   const float bound = 1.0f / std::sqrt(static_cast<float>(c.hidden_size));
   const uint64_t seed = c.seed * 1000003u + 17u * g.first_layer;
-  return {
-      UniformF32(cpu, WeightsLayerDims(g, c.hidden_size), Tag::ldigo, bound,
-                 seed + 1),
-      UniformF32(cpu, WeightsIterDims(g, c.hidden_size), Tag::ldigo, bound,
-                 seed + 2),
-      UniformF32(cpu, BiasDims(g, c.hidden_size), Tag::ldgo, bound, seed + 3)};
+  PlainWeights w{
+      UniformF32(cpu, WeightsLayerDims(g, c), Tag::ldigo, bound, seed + 1),
+      UniformF32(cpu, WeightsIterDims(g, c), Tag::ldigo, bound, seed + 2),
+      UniformF32(cpu, BiasDims(g, c), Tag::ldgo, bound, seed + 3), memory()};
+  if (c.proj_size > 0) {
+    w.projection = UniformF32(cpu, WeightsProjectionDims(g, c), Tag::ldio,
+                              bound, seed + 4);
+  }
+  return w;
 }
 
 Type DataType(const BenchCase& c) {
@@ -141,12 +173,20 @@ struct ForwardShape {
   bool returns_state = false;  // dst_iter given; otherwise dropped
 };
 
-// The descriptor of h (in the data type) or c (always f32) of a group, or
-// the empty descriptor that tells oneDNN there is none.
-memory::desc StateDesc(bool present, const LayerGroup& g, int batch, int hidden,
-                       Type type) {
+// The descriptor of h (P values, in the data type) or c (H values, always
+// f32) of a group, or the empty descriptor that tells oneDNN there is none.
+memory::desc StateDesc(bool present, const LayerGroup& g, const BenchCase& c,
+                       int batch, int width, Type type) {
   if (!present) return memory::desc();
-  return {StateDims(g, batch, hidden), type, Tag::ldnc};
+  return {StateDims(g, c, batch, width), type, Tag::ldnc};
+}
+
+// The projection's weights in `type` and `any` layout, or the empty
+// descriptor for an LSTM without one.
+memory::desc ProjectionDesc(const LayerGroup& g, const BenchCase& c,
+                            Type type) {
+  if (c.proj_size == 0) return memory::desc();
+  return {WeightsProjectionDims(g, c), type, Tag::any};
 }
 
 // Weights in `any` layout, so that oneDNN picks its fastest.
@@ -156,18 +196,18 @@ dnnl::lstm_forward::primitive_desc ForwardPd(Cpu& cpu, dnnl::prop_kind prop,
                                              const ForwardShape& shape) {
   const Type type = DataType(c);
   const int h = c.hidden_size;
+  const int p = StateWidth(c);
   const int b = shape.batch;
   const dnnl::lstm_forward::desc desc(
-      prop, dnnl::rnn_direction::unidirectional_left2right,
-      {{shape.seq_len, b, g.input_size}, type, Tag::tnc},
-      StateDesc(shape.takes_state, g, b, h, type),
-      StateDesc(shape.takes_state, g, b, h, Type::f32),
-      {WeightsLayerDims(g, h), type, Tag::any},
-      {WeightsIterDims(g, h), type, Tag::any},
-      {BiasDims(g, h), Type::f32, Tag::ldgo},
-      {{shape.seq_len, b, h}, type, Tag::tnc},
-      StateDesc(shape.returns_state, g, b, h, type),
-      StateDesc(shape.returns_state, g, b, h, Type::f32));
+      prop, Direction(c), {{shape.seq_len, b, g.input_size}, type, Tag::tnc},
+      StateDesc(shape.takes_state, g, c, b, p, type),
+      StateDesc(shape.takes_state, g, c, b, h, Type::f32),
+      {WeightsLayerDims(g, c), type, Tag::any},
+      {WeightsIterDims(g, c), type, Tag::any}, memory::desc(),
+      ProjectionDesc(g, c, type), {BiasDims(g, c), Type::f32, Tag::ldgo},
+      {{shape.seq_len, b, cli::OutputWidth(c)}, type, Tag::tnc},
+      StateDesc(shape.returns_state, g, c, b, p, type),
+      StateDesc(shape.returns_state, g, c, b, h, Type::f32));
   return {desc, cpu.engine};
 }
 
@@ -175,7 +215,7 @@ dnnl::lstm_forward::primitive_desc ForwardPd(Cpu& cpu, dnnl::prop_kind prop,
 struct ForwardLayers {
   dnnl::lstm_forward primitive;
   dnnl::lstm_forward::primitive_desc pd;
-  memory weights_layer, weights_iter, bias;
+  memory weights_layer, weights_iter, bias, weights_projection;
 };
 
 ForwardLayers MakeForward(Cpu& cpu, dnnl::prop_kind prop, const LayerGroup& g,
@@ -187,13 +227,21 @@ ForwardLayers MakeForward(Cpu& cpu, dnnl::prop_kind prop, const LayerGroup& g,
   f.weights_layer = InLayout(cpu, plain.layer, f.pd.weights_layer_desc());
   f.weights_iter = InLayout(cpu, plain.iter, f.pd.weights_iter_desc());
   f.bias = InLayout(cpu, plain.bias, f.pd.bias_desc());
+  if (c.proj_size > 0) {
+    f.weights_projection =
+        InLayout(cpu, plain.projection, f.pd.weights_projection_desc());
+  }
   return f;
 }
 
 Args WeightArgs(const ForwardLayers& f) {
-  return {{DNNL_ARG_WEIGHTS_LAYER, f.weights_layer},
-          {DNNL_ARG_WEIGHTS_ITER, f.weights_iter},
-          {DNNL_ARG_BIAS, f.bias}};
+  Args args = {{DNNL_ARG_WEIGHTS_LAYER, f.weights_layer},
+               {DNNL_ARG_WEIGHTS_ITER, f.weights_iter},
+               {DNNL_ARG_BIAS, f.bias}};
+  if (f.weights_projection) {
+    args[DNNL_ARG_WEIGHTS_PROJECTION] = f.weights_projection;
+  }
+  return args;
 }
 
 BenchResult RunInfer(Cpu& cpu, const BenchCase& c) {
@@ -239,7 +287,7 @@ class StepRunner {
     input_ = InputSequence(cpu, c);
     const Type type = DataType(c);
     outputs_ =
-        memory({{c.seq_len, 1, c.hidden_size}, type, Tag::tnc}, cpu.engine);
+        memory({{c.seq_len, 1, StateWidth(c)}, type, Tag::tnc}, cpu.engine);
     for (const LayerGroup& g : GroupLayers(c)) {
       SteppingLayers s;
       s.forward = MakeForward(cpu, dnnl::prop_kind::forward_inference, g, c,
@@ -270,7 +318,7 @@ class StepRunner {
     step_input_.set_data_handle(
         Offset(input_, size_t{1} * t * case_.input_size));
     step_io_.back().set_data_handle(
-        Offset(outputs_, size_t{1} * t * case_.hidden_size));
+        Offset(outputs_, size_t{1} * t * StateWidth(case_)));
     for (size_t i = 0; i < stack_.size(); ++i) {
       SteppingLayers& s = stack_[i];
       Args args = WeightArgs(s.forward);
@@ -336,7 +384,9 @@ struct TrainingLayers {
   dnnl::lstm_backward::primitive_desc backward_pd;
   PlainWeights plain;
   memory backward_weights_layer, backward_weights_iter;
+  memory backward_weights_projection;  // empty without a projection
   memory diff_weights_layer, diff_weights_iter, diff_bias;
+  memory diff_weights_projection;
   memory workspace, input, output, diff_input, diff_output;
   memory h0, c0, diff_h0, diff_c0;
 };
@@ -344,19 +394,19 @@ struct TrainingLayers {
 dnnl::lstm_backward::primitive_desc BackwardPd(Cpu& cpu, const LayerGroup& g,
                                                const BenchCase& c,
                                                const ForwardLayers& f) {
-  const int h = c.hidden_size;
   const memory::desc none;
   const memory::desc input = f.pd.src_layer_desc();
   const memory::desc h0 = f.pd.src_iter_desc();
   const memory::desc c0 = f.pd.src_iter_c_desc();
   const memory::desc output = f.pd.dst_layer_desc();
   const memory::desc bias = f.pd.bias_desc();
+  const memory::desc weights_layer{WeightsLayerDims(g, c), Type::f32, Tag::any};
+  const memory::desc weights_iter{WeightsIterDims(g, c), Type::f32, Tag::any};
+  const memory::desc projection = ProjectionDesc(g, c, Type::f32);
   const dnnl::lstm_backward::desc desc(
-      dnnl::prop_kind::backward, dnnl::rnn_direction::unidirectional_left2right,
-      input, h0, c0, {WeightsLayerDims(g, h), Type::f32, Tag::any},
-      {WeightsIterDims(g, h), Type::f32, Tag::any}, bias, output, none, none,
-      input, h0, c0, {WeightsLayerDims(g, h), Type::f32, Tag::any},
-      {WeightsIterDims(g, h), Type::f32, Tag::any}, bias, output, none, none);
+      dnnl::prop_kind::backward, Direction(c), input, h0, c0, weights_layer,
+      weights_iter, none, projection, bias, output, none, none, input, h0, c0,
+      weights_layer, weights_iter, none, projection, bias, output, none, none);
   return {desc, cpu.engine, f.pd};
 }
 
@@ -374,6 +424,12 @@ TrainingLayers MakeTraining(Cpu& cpu, const LayerGroup& g, const BenchCase& c,
   t.diff_weights_layer = memory(pd.diff_weights_layer_desc(), cpu.engine);
   t.diff_weights_iter = memory(pd.diff_weights_iter_desc(), cpu.engine);
   t.diff_bias = memory(pd.diff_bias_desc(), cpu.engine);
+  if (c.proj_size > 0) {
+    t.backward_weights_projection =
+        memory(pd.weights_projection_desc(), cpu.engine);
+    t.diff_weights_projection =
+        memory(pd.diff_weights_projection_desc(), cpu.engine);
+  }
   t.workspace = memory(t.forward.pd.workspace_desc(), cpu.engine);
   t.input = input;
   t.output = memory(t.forward.pd.dst_layer_desc(), cpu.engine);
@@ -394,6 +450,10 @@ void PackWeights(Cpu& cpu, TrainingLayers& t) {
   Reorder(cpu, t.plain.bias, t.forward.bias);
   Reorder(cpu, t.plain.layer, t.backward_weights_layer);
   Reorder(cpu, t.plain.iter, t.backward_weights_iter);
+  if (t.plain.projection) {
+    Reorder(cpu, t.plain.projection, t.forward.weights_projection);
+    Reorder(cpu, t.plain.projection, t.backward_weights_projection);
+  }
 }
 
 void Forward(Cpu& cpu, TrainingLayers& t) {
@@ -411,22 +471,27 @@ void Backward(Cpu& cpu, TrainingLayers& t) {
   Zero(t.diff_weights_layer);
   Zero(t.diff_weights_iter);
   Zero(t.diff_bias);
-  t.backward.execute(cpu.stream,
-                     {{DNNL_ARG_SRC_LAYER, t.input},
-                      {DNNL_ARG_SRC_ITER, t.h0},
-                      {DNNL_ARG_SRC_ITER_C, t.c0},
-                      {DNNL_ARG_WEIGHTS_LAYER, t.backward_weights_layer},
-                      {DNNL_ARG_WEIGHTS_ITER, t.backward_weights_iter},
-                      {DNNL_ARG_BIAS, t.forward.bias},
-                      {DNNL_ARG_DST_LAYER, t.output},
-                      {DNNL_ARG_WORKSPACE, t.workspace},
-                      {DNNL_ARG_DIFF_SRC_LAYER, t.diff_input},
-                      {DNNL_ARG_DIFF_SRC_ITER, t.diff_h0},
-                      {DNNL_ARG_DIFF_SRC_ITER_C, t.diff_c0},
-                      {DNNL_ARG_DIFF_WEIGHTS_LAYER, t.diff_weights_layer},
-                      {DNNL_ARG_DIFF_WEIGHTS_ITER, t.diff_weights_iter},
-                      {DNNL_ARG_DIFF_BIAS, t.diff_bias},
-                      {DNNL_ARG_DIFF_DST_LAYER, t.diff_output}});
+  Args args = {{DNNL_ARG_SRC_LAYER, t.input},
+               {DNNL_ARG_SRC_ITER, t.h0},
+               {DNNL_ARG_SRC_ITER_C, t.c0},
+               {DNNL_ARG_WEIGHTS_LAYER, t.backward_weights_layer},
+               {DNNL_ARG_WEIGHTS_ITER, t.backward_weights_iter},
+               {DNNL_ARG_BIAS, t.forward.bias},
+               {DNNL_ARG_DST_LAYER, t.output},
+               {DNNL_ARG_WORKSPACE, t.workspace},
+               {DNNL_ARG_DIFF_SRC_LAYER, t.diff_input},
+               {DNNL_ARG_DIFF_SRC_ITER, t.diff_h0},
+               {DNNL_ARG_DIFF_SRC_ITER_C, t.diff_c0},
+               {DNNL_ARG_DIFF_WEIGHTS_LAYER, t.diff_weights_layer},
+               {DNNL_ARG_DIFF_WEIGHTS_ITER, t.diff_weights_iter},
+               {DNNL_ARG_DIFF_BIAS, t.diff_bias},
+               {DNNL_ARG_DIFF_DST_LAYER, t.diff_output}};
+  if (t.diff_weights_projection) {
+    Zero(t.diff_weights_projection);
+    args[DNNL_ARG_WEIGHTS_PROJECTION] = t.backward_weights_projection;
+    args[DNNL_ARG_DIFF_WEIGHTS_PROJECTION] = t.diff_weights_projection;
+  }
+  t.backward.execute(cpu.stream, args);
 }
 
 void SgdUpdate(Cpu& cpu, const memory& weights, const memory& gradient) {
@@ -446,6 +511,9 @@ void TrainIteration(Cpu& cpu, std::vector<TrainingLayers>& stack) {
     SgdUpdate(cpu, t.plain.layer, t.diff_weights_layer);
     SgdUpdate(cpu, t.plain.iter, t.diff_weights_iter);
     SgdUpdate(cpu, t.plain.bias, t.diff_bias);
+    if (t.plain.projection) {
+      SgdUpdate(cpu, t.plain.projection, t.diff_weights_projection);
+    }
   }
 }
 
@@ -470,8 +538,9 @@ std::vector<TrainingLayers> MakeTrainingStack(Cpu& cpu, const BenchCase& c) {
 uint64_t ParameterChecksum(const std::vector<TrainingLayers>& stack) {
   cli::Fnv1a64 hash;
   for (const TrainingLayers& t : stack) {
-    for (const memory& m : {t.plain.layer, t.plain.iter, t.plain.bias}) {
-      hash.Add(FloatsOf(m), FloatCount(m));
+    for (const memory& m :
+         {t.plain.layer, t.plain.iter, t.plain.bias, t.plain.projection}) {
+      if (m) hash.Add(FloatsOf(m), FloatCount(m));
     }
   }
   return hash.value();

@@ -15,9 +15,12 @@ namespace lstmkit::onednn_bench {
 // train: forward_training, backward with diff_dst_layer = 1 (the gradient of
 //   the sum of the top layer's outputs), and SGD on plain f32 weights, which
 //   are reordered into the primitives' formats at every iteration.
-// bf16 runs step and infer where this CPU has oneDNN's bf16 LSTM; elsewhere,
-// and for train, it throws std::runtime_error saying so. oneDNN stacks only
-// layers of one width in a primitive, so when I != H layer 0 gets its own.
+// --bidirectional runs rnn_direction::bidirectional_concat, --proj oneDNN's
+// LSTMP (weights_projection). bf16 runs step and infer where this CPU has
+// oneDNN's bf16 LSTM; elsewhere, and for train, it throws
+// std::runtime_error saying so. oneDNN stacks only layers that read one
+// direction's h in a primitive, so when I != P layer 0 gets its own, and a
+// bidirectional model one per layer.
 cli::BenchResult RunOnednnBench(const cli::BenchCase& bench_case);
 
 // oneDNN's name for the instruction set its kernels use here, e.g. "avx2".

@@ -5,8 +5,12 @@ The same flags and the same JSON line as `lstmkit bench` (impl "pytorch"),
 for tools/compare. Run it with Debian's /usr/bin/python3 (python3-torch).
 
   step   T calls of seq_len 1, carrying (h, c), under torch.no_grad()
+         (not with --bidirectional: a stream runs forward only)
   infer  one forward over [T][B][I] under torch.no_grad()
   train  forward, out.sum().backward(), torch.optim.SGD step (lr 0.01)
+
+--bidirectional and --proj P build nn.LSTM(bidirectional=True,
+proj_size=P).
 
 Threads: --threads N calls torch.set_num_threads(N) unless --torch-threads
 says otherwise; OpenBLAS, which torch's matrix products run on here, takes
@@ -55,6 +59,11 @@ def parse_args(argv):
                         choices=["step", "infer", "train"])
     for flag, text in required:
         parser.add_argument(flag, type=int, required=True, help=text)
+    parser.add_argument("--bidirectional", action="store_true",
+                        help="each layer also runs backwards (outputs "
+                        "concatenated); not with --mode step")
+    parser.add_argument("--proj", type=int, default=0,
+                        help="P: project h to P < H values; 0 = none")
     parser.add_argument("--repeat", type=int, default=10,
                         help="timed repetitions (default 10)")
     parser.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
@@ -68,7 +77,7 @@ def parse_args(argv):
 
 def validate(parser, args):
     least = {"batch": 1, "seq": 1, "input": 1, "hidden": 1, "layers": 1,
-             "threads": 0, "repeat": 1}
+             "threads": 0, "repeat": 1, "proj": 0}
     for name, minimum in least.items():
         value = getattr(args, name)
         if value < minimum:
@@ -76,6 +85,14 @@ def validate(parser, args):
     if args.mode == "step" and args.batch != 1:
         parser.error("--mode step needs --batch 1 (a stream carries one "
                      f"sequence), got --batch {args.batch}")
+    if args.mode == "step" and args.bidirectional:
+        parser.error("--mode step cannot run --bidirectional: a stream "
+                     "steps forward one time step at a time, and the "
+                     "reverse direction needs the whole sequence first "
+                     "(use --mode infer)")
+    if args.proj >= args.hidden:
+        parser.error(f"--proj must be less than --hidden = {args.hidden} "
+                     f"(0 = no projection), got {args.proj}")
     if args.dtype != "f32":
         parser.error(f"--dtype {args.dtype}: this runner measures f32 only")
     if args.torch_threads is not None and args.torch_threads < 1:
@@ -84,10 +101,14 @@ def validate(parser, args):
 
 def sample_flops(args):
     """The same count as lstmkit's: matrix products only, 2 FLOPs a FMA."""
+    directions = 2 if args.bidirectional else 1
+    state = args.proj or args.hidden
+    projection = 2.0 * args.batch * state * args.hidden if args.proj else 0.0
     step = 0.0
     for layer in range(args.layers):
-        width = args.input if layer == 0 else args.hidden
-        step += 2.0 * args.batch * 4.0 * args.hidden * (width + args.hidden)
+        width = args.input if layer == 0 else directions * state
+        step += directions * (2.0 * args.batch * 4.0 * args.hidden *
+                              (width + state) + projection)
     if args.mode == "step":
         return step
     if args.mode == "infer":
@@ -171,6 +192,7 @@ def report(torch, samples, digest):
         line["p99_us"] = round(p99 * 1e3, 3)
     line.update({"batch": ARGS.batch, "seq": ARGS.seq, "input": ARGS.input,
                  "hidden": ARGS.hidden, "layers": ARGS.layers,
+                 "bidirectional": ARGS.bidirectional, "proj": ARGS.proj,
                  "threads": ARGS.threads, "repeat": ARGS.repeat,
                  "dtype": ARGS.dtype, "seed": ARGS.seed,
                  "torch_threads": torch.get_num_threads(),
@@ -198,7 +220,9 @@ def main(argv):
         return 1
     set_threads(torch)
     torch.manual_seed(ARGS.seed)
-    lstm = torch.nn.LSTM(ARGS.input, ARGS.hidden, ARGS.layers)
+    lstm = torch.nn.LSTM(ARGS.input, ARGS.hidden, ARGS.layers,
+                         bidirectional=ARGS.bidirectional,
+                         proj_size=ARGS.proj)
     generator = torch.Generator().manual_seed(ARGS.seed ^ 0x5eed1e55)
     x = torch.rand(ARGS.seq, ARGS.batch, ARGS.input,
                    generator=generator) * 2 - 1

@@ -1,8 +1,11 @@
 #include "model_file.h"
 
+#include <algorithm>
 #include <charconv>
 #include <climits>
+#include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "bfloat16.h"
 #include "check.h"
@@ -18,10 +21,26 @@ constexpr char kNumLayersKey[] = "lstmkit.num_layers";
 constexpr char kOutputSizeKey[] = "lstmkit.output_size";
 constexpr char kOutputActivationKey[] = "lstmkit.output_activation";
 constexpr char kOutputStepsKey[] = "lstmkit.output_steps";
+// The nn.LSTM options beyond the sizes, which format version 2 added. A
+// reader of version 1 refuses keys it does not know, but tools/
+// lstmkit_file.py of that version ignores them and would read a
+// bidirectional file as a unidirectional one, or drop batch_first: so a
+// file that uses an option is version 2, which both refuse ("update
+// lstmkit"). Each key is written only when its option differs from the
+// default, and a file that uses none is version 1, byte for byte what
+// earlier versions wrote and readable by them. A key that is absent means
+// the default.
+constexpr char kBidirectionalKey[] = "lstmkit.bidirectional";
+constexpr char kProjSizeKey[] = "lstmkit.proj_size";
+constexpr char kDropoutKey[] = "lstmkit.dropout";
+constexpr char kBatchFirstKey[] = "lstmkit.batch_first";
 
-// PyTorch's parameter names, without the layer index.
-constexpr const char* kLayerTensorPrefixes[] = {"weight_ih_l", "weight_hh_l",
-                                                "bias_ih_l", "bias_hh_l"};
+// PyTorch's parameter names of one direction of a layer, without the layer
+// index, in its state_dict order; weight_hr only with a projection.
+constexpr const char* kLayerTensorPrefixes[] = {
+    "weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l", "weight_hr_l"};
+constexpr size_t kWeightHrKind = 4;
+constexpr char kReverseSuffix[] = "_reverse";
 constexpr char kHeadWeight[] = "head.weight";
 constexpr char kHeadBias[] = "head.bias";
 
@@ -79,6 +98,60 @@ OutputActivation ParseActivation(const std::string& source, const Metadata& m) {
        " must be \"identity\" or \"softmax\", got ", Quote(text));
 }
 
+bool OptionalBoolEntry(const std::string& source, const Metadata& m,
+                       const char* key) {
+  const auto found = m.find(key);
+  if (found == m.end()) return false;
+  if (found->second == "true") return true;
+  if (found->second == "false") return false;
+  Fail(source, ": metadata ", key, " must be \"true\" or \"false\", got ",
+       Quote(found->second));
+}
+
+int OptionalIntEntry(const std::string& source, const Metadata& m,
+                     const char* key) {
+  return m.count(key) > 0 ? RequireIntEntry(source, m, key) : 0;
+}
+
+// A probability as FormatProbability writes it (any decimal or scientific
+// form is accepted), in [0, 1).
+float OptionalProbabilityEntry(const std::string& source, const Metadata& m,
+                               const char* key) {
+  const auto found = m.find(key);
+  if (found == m.end()) return 0.0f;
+  const std::string& text = found->second;
+  float value = 0.0f;
+  const char* end = text.data() + text.size();
+  const auto parsed = std::from_chars(text.data(), end, value);
+  const bool number = !text.empty() && parsed.ec == std::errc() &&
+                      parsed.ptr == end && std::isfinite(value);
+  if (!number || !(value >= 0.0f && value < 1.0f)) {
+    Fail(source, ": metadata ", key,
+         " must be a decimal number in [0, 1), got ", Quote(text));
+  }
+  // "-0" reads as -0.0, which the writer would not write back.
+  return value == 0.0f ? 0.0f : value;
+}
+
+// The shortest printf "%.{p}g" text that reads back as the same float, as
+// tools/lstmkit_file.py writes it, so that both write the same bytes.
+// to_chars and from_chars ignore the locale, whose decimal comma would
+// otherwise end up in files.
+std::string FormatProbability(float value) {
+  char text[32];
+  size_t length = 0;
+  for (int precision = 1; precision <= 9; ++precision) {
+    const auto written =
+        std::to_chars(text, text + sizeof(text), static_cast<double>(value),
+                      std::chars_format::general, precision);
+    length = static_cast<size_t>(written.ptr - text);
+    float back = 0.0f;
+    std::from_chars(text, written.ptr, back);
+    if (back == value) break;
+  }
+  return std::string(text, length);
+}
+
 OutputSteps ParseSteps(const std::string& source, const Metadata& m) {
   const std::string& text = RequireEntry(source, m, kOutputStepsKey);
   if (text == "every") return OutputSteps::kEveryStep;
@@ -87,8 +160,11 @@ OutputSteps ParseSteps(const std::string& source, const Metadata& m) {
        " must be \"every\" or \"last\", got ", Quote(text));
 }
 
+constexpr const char* kOptionKeys[] = {kBidirectionalKey, kProjSizeKey,
+                                       kDropoutKey, kBatchFirstKey};
+
 void RequireKnownKeys(const std::string& source, const Metadata& reserved,
-                      FileKind kind) {
+                      FileKind kind, int version) {
   static const char* const kModelKeys[] = {
       kFormatVersionKey, kKindKey,      kChecksumKey,   kInputSizeKey,
       kHiddenSizeKey,    kNumLayersKey, kOutputSizeKey, kOutputActivationKey,
@@ -97,13 +173,21 @@ void RequireKnownKeys(const std::string& source, const Metadata& reserved,
     bool known = kind == FileKind::kCheckpoint &&
                  (entry.first == kOptimizerKey || entry.first == kTrainerKey);
     for (const char* key : kModelKeys) known = known || entry.first == key;
+    for (const char* key : kOptionKeys) {
+      known = known || (version >= kOptionsFormatVersion && entry.first == key);
+    }
     if (!known) {
       Fail(source, ": unknown metadata key ", Quote(entry.first),
            " (keys starting with \"", kReservedPrefix,
-           "\" are lstmkit's own; format version ", kModelFileFormatVersion,
+           "\" are lstmkit's own; format version ", version,
            " does not define this one)");
     }
   }
+}
+
+bool UsesOptions(const ModelConfig& config) {
+  return config.bidirectional || config.proj_size > 0 ||
+         config.dropout != 0.0f || config.batch_first;
 }
 
 void ParseLstmkitMetadata(const std::string& source, ModelFileHeader* header) {
@@ -115,7 +199,7 @@ void ParseLstmkitMetadata(const std::string& source, ModelFileHeader* header) {
   const int version = RequireIntEntry(source, m, kFormatVersionKey);
   if (version > kModelFileFormatVersion) {
     Fail(source, ": written in lstmkit file format version ", version,
-         "; this lstmkit reads version ", kModelFileFormatVersion,
+         "; this lstmkit reads versions 1 to ", kModelFileFormatVersion,
          " (update lstmkit)");
   }
   if (version < 1) Fail(source, ": file format version 0 does not exist");
@@ -129,7 +213,7 @@ void ParseLstmkitMetadata(const std::string& source, ModelFileHeader* header) {
     Fail(source, ": metadata ", kKindKey,
          " must be \"model\" or \"checkpoint\", got ", Quote(kind));
   }
-  RequireKnownKeys(source, m, header->kind);
+  RequireKnownKeys(source, m, header->kind, version);
   ModelConfig& config = header->config;
   config.input_size = RequireIntEntry(source, m, kInputSizeKey);
   config.hidden_size = RequireIntEntry(source, m, kHiddenSizeKey);
@@ -137,6 +221,10 @@ void ParseLstmkitMetadata(const std::string& source, ModelFileHeader* header) {
   config.output_size = RequireIntEntry(source, m, kOutputSizeKey);
   config.output_activation = ParseActivation(source, m);
   config.output_steps = ParseSteps(source, m);
+  config.bidirectional = OptionalBoolEntry(source, m, kBidirectionalKey);
+  config.proj_size = OptionalIntEntry(source, m, kProjSizeKey);
+  config.dropout = OptionalProbabilityEntry(source, m, kDropoutKey);
+  config.batch_first = OptionalBoolEntry(source, m, kBatchFirstKey);
   const auto checksum = m.find(kChecksumKey);
   if (checksum != m.end()) {
     if (!ParseCrc32(checksum->second, &header->checksum)) {
@@ -152,42 +240,47 @@ void ParseLstmkitMetadata(const std::string& source, ModelFileHeader* header) {
 
 struct ParameterName {
   bool head = false;
-  int layer = 0;  // for the layer tensors
+  // For the layer tensors: which of kLayerTensorPrefixes, the layer, and
+  // whether it belongs to the reverse direction.
+  size_t kind = 0;
+  int layer = 0;
+  bool reverse = false;
 };
 
-// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, head.weight,
+// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k},
+// weight_hr_l{k}, each optionally followed by _reverse, head.weight,
 // head.bias; k without leading zeros, as PyTorch writes it.
 bool ParseParameterName(const std::string& name, ParameterName* parsed) {
   if (name == kHeadWeight || name == kHeadBias) {
     parsed->head = true;
     return true;
   }
-  for (const char* prefix : kLayerTensorPrefixes) {
+  for (size_t kind = 0; kind < std::size(kLayerTensorPrefixes); ++kind) {
+    const char* prefix = kLayerTensorPrefixes[kind];
     if (!StartsWith(name, prefix)) continue;
+    std::string index = name.substr(std::strlen(prefix));
+    const bool reverse = EndsWith(index, kReverseSuffix);
+    if (reverse) index.resize(index.size() - std::strlen(kReverseSuffix));
     long long layer = 0;
-    if (!ParseDecimal(name.substr(std::strlen(prefix)), INT_MAX - 1, &layer))
-      return false;
+    if (!ParseDecimal(index, INT_MAX - 1, &layer)) return false;
     parsed->head = false;
+    parsed->kind = kind;
     parsed->layer = static_cast<int>(layer);
+    parsed->reverse = reverse;
     return true;
   }
   return false;
+}
+
+std::string LayerTensorName(size_t kind, int layer, bool reverse) {
+  return kLayerTensorPrefixes[kind] + std::to_string(layer) +
+         (reverse ? kReverseSuffix : "");
 }
 
 // Why a name is not a parameter, with the likely fix.
 [[noreturn]] void FailUnknownTensor(const std::string& source,
                                     const std::string& name) {
   const std::string where = source + ": tensor " + Quote(name);
-  if (name.find("_reverse") != std::string::npos) {
-    Fail(where,
-         " belongs to a bidirectional LSTM, which lstmkit does not "
-         "support");
-  }
-  if (StartsWith(name, "weight_hr_l")) {
-    Fail(where,
-         " is a projection (nn.LSTM proj_size > 0), which lstmkit "
-         "does not support");
-  }
   for (const char* prefix : kLayerTensorPrefixes) {
     const size_t at = name.find(prefix);
     if (at != std::string::npos && at > 0) {
@@ -204,8 +297,8 @@ bool ParseParameterName(const std::string& name, ParameterName* parsed) {
   }
   Fail(where,
        " is not an LSTM parameter; expected weight_ih_l{k}, "
-       "weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, head.weight, "
-       "head.bias");
+       "weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, weight_hr_l{k} (each "
+       "also with _reverse), head.weight, head.bias");
 }
 
 bool IsTrainingTensor(const ModelFileHeader& header, const std::string& name) {
@@ -241,22 +334,37 @@ const TensorEntry& RequireMatrix(const std::string& source,
 }
 
 // A plain safetensors file (such as one saved from an nn.LSTM state_dict):
-// the layer count from the names, the sizes from the shapes. The full shape
-// check against the config follows in RequireParameterTensors.
+// the layer count from the names, bidirectional when any name ends in
+// _reverse, a projection when there are weight_hr tensors, the sizes from
+// the shapes of layer 0's forward tensors (weight_hr_l0 is [P, H], and
+// weight_hh_l0 [4H, P] with a projection, [4H, H] without). batch_first
+// and dropout are not in a state_dict: they keep their defaults. The full
+// shape check against the config follows in RequireParameterTensors.
 ModelConfig InferConfig(const std::string& source,
                         const SafetensorsHeader& container) {
   int layers = 0;
+  bool reverse = false;
+  bool projection = false;
   for (const TensorEntry& t : container.tensors) {
     ParameterName parsed;
     if (!ParseParameterName(t.name, &parsed)) FailUnknownTensor(source, t.name);
-    if (!parsed.head) layers = std::max(layers, parsed.layer + 1);
+    if (parsed.head) continue;
+    layers = std::max(layers, parsed.layer + 1);
+    reverse = reverse || parsed.reverse;
+    projection = projection || parsed.kind == kWeightHrKind;
   }
   ModelConfig config;
   const TensorEntry& w_ih = RequireMatrix(source, container, "weight_ih_l0");
   const TensorEntry& w_hh = RequireMatrix(source, container, "weight_hh_l0");
   config.input_size = DimensionAsInt(source, w_ih, 1);
   config.hidden_size = DimensionAsInt(source, w_hh, 1);
+  if (projection) {
+    const TensorEntry& w_hr = RequireMatrix(source, container, "weight_hr_l0");
+    config.proj_size = DimensionAsInt(source, w_hr, 0);
+    config.hidden_size = DimensionAsInt(source, w_hr, 1);
+  }
   config.num_layers = layers;
+  config.bidirectional = reverse;
   const bool has_head_bias = container.Find(kHeadBias) != nullptr;
   if (container.Find(kHeadWeight) != nullptr) {
     config.output_size = DimensionAsInt(
@@ -278,8 +386,11 @@ void ValidateFileConfig(const std::string& source, const ModelConfig& config) {
   }
 }
 
-std::string LayerTensorName(size_t kind, int layer) {
-  return kLayerTensorPrefixes[kind] + std::to_string(layer);
+bool IsParameterOf(const ModelConfig& config, const ParameterName& name) {
+  if (name.head) return config.output_size > 0;
+  return name.layer < config.num_layers &&
+         (!name.reverse || config.bidirectional) &&
+         (name.kind != kWeightHrKind || config.proj_size > 0);
 }
 
 // Every tensor that is not a checkpoint's training state must be a
@@ -295,8 +406,7 @@ void RequireParameterTensors(const std::string& source,
     if (IsTrainingTensor(header, t.name)) continue;
     ParameterName parsed;
     if (!ParseParameterName(t.name, &parsed)) FailUnknownTensor(source, t.name);
-    if (parsed.head ? config.output_size == 0
-                    : parsed.layer >= config.num_layers) {
+    if (!IsParameterOf(config, parsed)) {
       Fail(source, ": tensor ", Quote(t.name),
            " is not a parameter of the file's config (", DescribeConfig(config),
            ")");
@@ -305,11 +415,15 @@ void RequireParameterTensors(const std::string& source,
   // Every name present is expected and names are unique, so with fewer
   // tensors than the config needs the loop stops at a missing one within
   // (tensors in the file) / 4 + 1 layers.
+  const size_t kinds = config.proj_size > 0 ? 5 : 4;
   for (int layer = 0; layer < config.num_layers; ++layer) {
-    for (size_t kind = 0; kind < 4; ++kind) {
-      if (container.Find(LayerTensorName(kind, layer)) == nullptr) {
-        Fail(source, ": tensor \"", LayerTensorName(kind, layer),
-             "\" is missing (", DescribeConfig(config), ")");
+    for (int dir = 0; dir < (config.bidirectional ? 2 : 1); ++dir) {
+      for (size_t kind = 0; kind < kinds; ++kind) {
+        const std::string name = LayerTensorName(kind, layer, dir == 1);
+        if (container.Find(name) == nullptr) {
+          Fail(source, ": tensor \"", name, "\" is missing (",
+               DescribeConfig(config), ")");
+        }
       }
     }
   }
@@ -353,7 +467,11 @@ std::string DescribeConfig(const ModelConfig& config) {
          (config.output_activation == OutputActivation::kSoftmax ? "softmax"
                                                                  : "identity") +
          ", output_steps " +
-         (config.output_steps == OutputSteps::kLastStep ? "last" : "every");
+         (config.output_steps == OutputSteps::kLastStep ? "last" : "every") +
+         ", bidirectional " + (config.bidirectional ? "true" : "false") +
+         ", proj_size " + std::to_string(config.proj_size) + ", dropout " +
+         FormatProbability(config.dropout) + ", batch_first " +
+         (config.batch_first ? "true" : "false");
 }
 
 void DecodeFloats(Dtype dtype, const uint8_t* bytes, size_t size, float* out) {
@@ -478,7 +596,8 @@ Metadata ModelMetadata(const ModelConfig& config, FileKind kind,
             kReservedPrefix, "\" are lstmkit's own");
     metadata.insert(entry);
   }
-  metadata[kFormatVersionKey] = std::to_string(kModelFileFormatVersion);
+  metadata[kFormatVersionKey] =
+      std::to_string(UsesOptions(config) ? kOptionsFormatVersion : 1);
   metadata[kKindKey] = kind == FileKind::kModel ? "model" : "checkpoint";
   metadata[kInputSizeKey] = std::to_string(config.input_size);
   metadata[kHiddenSizeKey] = std::to_string(config.hidden_size);
@@ -489,6 +608,14 @@ Metadata ModelMetadata(const ModelConfig& config, FileKind kind,
                                                              : "identity";
   metadata[kOutputStepsKey] =
       config.output_steps == OutputSteps::kLastStep ? "last" : "every";
+  if (config.bidirectional) metadata[kBidirectionalKey] = "true";
+  if (config.proj_size > 0) {
+    metadata[kProjSizeKey] = std::to_string(config.proj_size);
+  }
+  if (config.dropout != 0.0f) {
+    metadata[kDropoutKey] = FormatProbability(config.dropout);
+  }
+  if (config.batch_first) metadata[kBatchFirstKey] = "true";
   return metadata;
 }
 

@@ -18,7 +18,11 @@
 
 namespace lstmkit::internal {
 
-constexpr int kModelFileFormatVersion = 1;
+// The newest format version this lstmkit reads. Version 2 added the
+// nn.LSTM options (bidirectional, proj_size, dropout, batch_first); a file
+// that uses none of them is written as version 1.
+constexpr int kModelFileFormatVersion = 2;
+constexpr int kOptionsFormatVersion = 2;
 
 // Metadata keys. Every key lstmkit writes starts with this prefix; callers'
 // own entries must not.
@@ -41,7 +45,9 @@ struct ModelFileHeader {
   SafetensorsHeader container;
   ModelConfig config;
   // A plain safetensors file (no lstmkit metadata): the config comes from
-  // the tensors' names and shapes, with an identity head on every step.
+  // the tensors' names and shapes (bidirectional from _reverse names, the
+  // projection from weight_hr), with an identity head on every step, no
+  // dropout and time-major data.
   bool config_inferred = false;
   int format_version = 0;  // 0 for plain files
   FileKind kind = FileKind::kModel;

@@ -15,7 +15,8 @@ using internal::Require;
 
 namespace {
 
-// A time-major mini-batch gathered from sample-major dataset rows.
+// A mini-batch gathered from sample-major dataset rows, in the model's
+// layout: time-major, or batch-major with config.batch_first.
 struct Batch {
   int size = 0;
   std::vector<float> x;
@@ -73,15 +74,18 @@ void GatherBatch(const Model& model, const LossConfig& loss,
   const bool mse = loss.kind == LossKind::kMeanSquaredError;
   batch->targets.resize(mse ? static_cast<size_t>(rows) * count * width : 0);
   batch->labels.resize(mse ? 0 : static_cast<size_t>(rows) * count);
+  const bool batch_first = config.batch_first;
   for (int b = 0; b < count; ++b) {
     const size_t n = samples[b];
     for (int t = 0; t < t_len; ++t) {
       const float* src = data.inputs.data() + (n * t_len + t) * in;
-      std::copy_n(src, in,
-                  batch->x.data() + (static_cast<size_t>(t) * count + b) * in);
+      const size_t row = batch_first ? static_cast<size_t>(b) * t_len + t
+                                     : static_cast<size_t>(t) * count + b;
+      std::copy_n(src, in, batch->x.data() + row * in);
     }
     for (int r = 0; r < rows; ++r) {
-      const size_t dst = static_cast<size_t>(r) * count + b;
+      const size_t dst = batch_first ? static_cast<size_t>(b) * rows + r
+                                     : static_cast<size_t>(r) * count + b;
       const size_t src = n * rows + r;
       if (mse) {
         std::copy_n(data.targets.data() + src * width, width,
@@ -99,6 +103,15 @@ Input BatchInput(const Batch& batch, int seq_len) {
   input.batch = batch.size;
   input.x = batch.x;
   return input;
+}
+
+// The dropout masks of an optimizer step: new for every step, and a
+// function of the trainer's seed and the step count only, which a
+// checkpoint restores, so that a resumed run draws the same masks.
+uint64_t DropoutSeed(uint64_t trainer_seed, int64_t step) {
+  internal::Rng rng(trainer_seed ^
+                    static_cast<uint64_t>(step) * 0xD1B54A32D192ED03ull);
+  return rng.NextU64();
 }
 
 Target BatchTarget(const Batch& batch) {
@@ -203,9 +216,10 @@ std::vector<EpochReport> Trainer::Fit(const Dataset& train,
             std::min<size_t>(batch_size, p.order.size() - first));
         GatherBatch(*model_, config_.loss, train, p.order.data() + first, count,
                     &batch);
-        const float loss = model_->ComputeGradients(
-            BatchInput(batch, train.seq_len), BatchTarget(batch), config_.loss,
-            &gradients);
+        Input input = BatchInput(batch, train.seq_len);
+        input.dropout_seed = DropoutSeed(config_.seed, optimizer_.steps());
+        const float loss = model_->ComputeGradients(input, BatchTarget(batch),
+                                                    config_.loss, &gradients);
         Require(std::isfinite(loss) && AllFinite(gradients.parameters()),
                 "training diverged in epoch ", p.epoch, ", batch ",
                 p.next_batch,

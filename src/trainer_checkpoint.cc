@@ -17,7 +17,9 @@ bool SameConfig(const ModelConfig& a, const ModelConfig& b) {
   return a.input_size == b.input_size && a.hidden_size == b.hidden_size &&
          a.num_layers == b.num_layers && a.output_size == b.output_size &&
          a.output_activation == b.output_activation &&
-         a.output_steps == b.output_steps;
+         a.output_steps == b.output_steps &&
+         a.bidirectional == b.bidirectional && a.proj_size == b.proj_size &&
+         a.dropout == b.dropout && a.batch_first == b.batch_first;
 }
 
 const char* KindName(OptimizerConfig::Kind kind) {

@@ -227,6 +227,44 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param == OptimizerConfig::Kind::kAdam ? "Adam" : "Sgd";
     });
 
+// A model with every nn.LSTM option, dropout included (its masks must come
+// back with the position), resumes bitwise from a checkpoint taken in the
+// middle of an epoch.
+TEST(Checkpoint, ModelWithEveryOptionResumesBitwise) {
+  ModelConfig config = TaskConfig();
+  config.bidirectional = true;
+  config.proj_size = 5;
+  config.dropout = 0.25f;
+  config.batch_first = true;
+  const Dataset train = TaskData(10);
+  const TrainerConfig training = TaskTraining(OptimizerConfig::Kind::kAdam);
+  Model uninterrupted(config, InitOptions{1});
+  Trainer(&uninterrupted, training).Fit(train);
+
+  TempDirectory dir;
+  const std::string path = dir.File("run.ckpt");
+  Model stopped(config, InitOptions{1});
+  TrainerConfig stopping = training;
+  int batches = 0;
+  stopping.should_stop = [&] { return ++batches == 6; };
+  stopping.checkpoint_path = path;
+  Trainer first(&stopped, stopping);
+  first.Fit(train);
+  ASSERT_TRUE(first.stopped());
+  EXPECT_NE(Parameters(stopped), Parameters(uninterrupted));
+
+  Model resumed(config, InitOptions{77});
+  Trainer fresh(&resumed, training);
+  fresh.LoadCheckpoint(path);
+  const ModelConfig loaded = LoadModel(path).config();
+  EXPECT_TRUE(loaded.bidirectional);
+  EXPECT_EQ(loaded.proj_size, 5);
+  EXPECT_EQ(loaded.dropout, 0.25f);
+  EXPECT_TRUE(loaded.batch_first);
+  fresh.Fit(train);
+  EXPECT_EQ(Parameters(resumed), Parameters(uninterrupted));
+}
+
 TEST(Checkpoint, IsAModelFileWithItsMetadata) {
   Model model(TaskConfig(), InitOptions{1});
   TrainerConfig config = TaskTraining(OptimizerConfig::Kind::kAdam);
@@ -320,6 +358,28 @@ TEST(Checkpoint, LoadRejectsWhatDoesNotFitAndChangesNothing) {
   Model classifier(softmax, InitOptions{1});
   expect_rejected(&classifier, TaskTraining(OptimizerConfig::Kind::kAdam),
                   {"output_activation softmax"});
+  // Every nn.LSTM option is part of the model: a checkpoint resumes only
+  // the same one.
+  ModelConfig bidirectional = TaskConfig();
+  bidirectional.bidirectional = true;
+  Model two_way(bidirectional, InitOptions{1});
+  expect_rejected(&two_way, TaskTraining(OptimizerConfig::Kind::kAdam),
+                  {"bidirectional false", "bidirectional true"});
+  ModelConfig projected = TaskConfig();
+  projected.proj_size = 3;
+  Model lstmp(projected, InitOptions{1});
+  expect_rejected(&lstmp, TaskTraining(OptimizerConfig::Kind::kAdam),
+                  {"proj_size 0", "proj_size 3"});
+  ModelConfig dropout = TaskConfig();
+  dropout.dropout = 0.5f;
+  Model dropping(dropout, InitOptions{1});
+  expect_rejected(&dropping, TaskTraining(OptimizerConfig::Kind::kAdam),
+                  {"dropout 0,", "dropout 0.5"});
+  ModelConfig batch_first = TaskConfig();
+  batch_first.batch_first = true;
+  Model batch_major(batch_first, InitOptions{1});
+  expect_rejected(&batch_major, TaskTraining(OptimizerConfig::Kind::kAdam),
+                  {"batch_first false", "batch_first true"});
   Model same(TaskConfig(), InitOptions{3});
   expect_rejected(&same, TaskTraining(OptimizerConfig::Kind::kSgd),
                   {"optimizer is adam", "this trainer's sgd"});

@@ -2,8 +2,9 @@
 //
 //   interop_roundtrip_helper write CASE PATH
 //       trains a small model of the named case for a few steps, saves it to
-//       PATH and writes PATH.json: the config, an input x [T][B][I] and
-//       lstmkit's output y for it, for PyTorch to reproduce.
+//       PATH and writes PATH.json: an input x ([T][B][I], or [B][T][I] for a
+//       batch-first model) and lstmkit's y, h_n and c_n for it, for PyTorch
+//       to reproduce.
 //   interop_roundtrip_helper same A B
 //       exits 0 when both files load to the same config, metadata and
 //       parameters, bit for bit; otherwise prints the first difference.
@@ -39,9 +40,21 @@ Case FindCase(const std::string& name) {
   ModelConfig bare = base;
   bare.output_size = 0;
   bare.num_layers = 1;
-  const Case cases[] = {{"f32", base, FileDtype::kF32},
-                        {"bf16_softmax_last", classifier, FileDtype::kBF16},
-                        {"no_head", bare, FileDtype::kF32}};
+  // Every nn.LSTM option: two directions, h projected to 3 of 5 units,
+  // batch-first data, dropout in training.
+  ModelConfig options = base;
+  options.bidirectional = true;
+  options.proj_size = 3;
+  options.batch_first = true;
+  options.dropout = 0.2f;
+  ModelConfig projected_classifier = classifier;
+  projected_classifier.proj_size = 2;
+  const Case cases[] = {
+      {"f32", base, FileDtype::kF32},
+      {"bf16_softmax_last", classifier, FileDtype::kBF16},
+      {"no_head", bare, FileDtype::kF32},
+      {"bidirectional_projected", options, FileDtype::kF32},
+      {"projected_bf16_softmax_last", projected_classifier, FileDtype::kBF16}};
   for (const Case& c : cases) {
     if (name == c.name) return c;
   }
@@ -121,7 +134,9 @@ int Same(const std::string& a_path, const std::string& b_path) {
   if (ca.input_size != cb.input_size || ca.hidden_size != cb.hidden_size ||
       ca.num_layers != cb.num_layers || ca.output_size != cb.output_size ||
       ca.output_activation != cb.output_activation ||
-      ca.output_steps != cb.output_steps) {
+      ca.output_steps != cb.output_steps ||
+      ca.bidirectional != cb.bidirectional || ca.proj_size != cb.proj_size ||
+      ca.dropout != cb.dropout || ca.batch_first != cb.batch_first) {
     std::fprintf(stderr, "the configs differ\n");
     return 1;
   }

@@ -10,7 +10,10 @@ then writes it back. The file that comes back must equal the original byte
 for byte, and the helper checks that both load to the same parameters, bit
 for bit. One case goes through the command lines, with key prefixes as a
 module holding `model.lstm` and `model.fc` would have them, which the
-exporter finds without being told.
+exporter finds without being told. The bidirectional, projected,
+batch-first model with dropout also goes back as a whole nn.Module saved
+with torch.save, from whose nn.LSTM the exporter reads batch_first and
+dropout.
 
     /usr/bin/python3 tests/interop_roundtrip_test.py PATH/TO/interop_roundtrip_helper
 
@@ -39,24 +42,25 @@ TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
 sys.path.insert(0, TOOLS)
 import export_pytorch  # noqa: E402
 import import_pytorch  # noqa: E402
+import lstmkit_file  # noqa: E402
 
-CASES = ("f32", "bf16_softmax_last", "no_head")
+CASES = ("f32", "bf16_softmax_last", "no_head", "bidirectional_projected",
+         "projected_bf16_softmax_last")
 
 
 class Net(torch.nn.Module):
+    """nn.LSTM (+ nn.Linear) as import_pytorch.py says the file loads."""
+
     def __init__(self, config):
         super().__init__()
-        self.lstm = torch.nn.LSTM(config["input_size"], config["hidden_size"],
-                                  config["num_layers"])
-        self.fc = (torch.nn.Linear(config["hidden_size"],
-                                   config["output_size"])
-                   if config["output_size"] > 0 else None)
+        self.lstm = import_pytorch.lstm_module(config)
+        self.fc = import_pytorch.head_module(config)
         self.config = config
 
     def forward(self, x):
         seq, (h_n, c_n) = self.lstm(x)
         if self.config["output_steps"] == "last":
-            seq = seq[-1]
+            seq = seq[:, -1] if self.config["batch_first"] else seq[-1]
         y = self.fc(seq) if self.fc is not None else seq
         if self.config["output_activation"] == "softmax":
             y = torch.softmax(y, dim=-1)
@@ -66,8 +70,11 @@ class Net(torch.nn.Module):
 def check_forward(config, state_dict, expected):
     net = Net(config)
     net.load_state_dict(state_dict, strict=True)
+    net.eval()  # dropout acts in training only
+    outer = (expected["batch"], expected["seq_len"]) if config[
+        "batch_first"] else (expected["seq_len"], expected["batch"])
     x = torch.tensor(expected["x"], dtype=torch.float32).reshape(
-        expected["seq_len"], expected["batch"], config["input_size"])
+        *outer, config["input_size"])
     with torch.no_grad():
         y, h_n, c_n = net(x)
     worst = 0.0
@@ -124,10 +131,40 @@ def round_trip(helper, directory, case, through_command_line):
         "%s: the file that came back from PyTorch differs (%d vs %d bytes)"
         % (case, len(original_bytes), len(again_bytes)))
     same = run(helper, "same", original, again).strip()
+    if case == "bidirectional_projected" and not through_command_line:
+        same += "; " + round_trip_module(helper, directory, case, original,
+                                         expected)
     print("%s%s: PyTorch forward within %.1e of lstmkit; the file came back "
           "byte for byte (%d bytes); %s" % (
               case, " (command line)" if through_command_line else "", worst,
               len(original_bytes), same))
+
+
+def round_trip_module(helper, directory, case, original, expected):
+    """The file -> a whole nn.Module (torch.nn.ModuleDict of `lstm` and
+    `fc`, classes torch can unpickle anywhere) -> torch.save ->
+    export_pytorch.py: batch_first and dropout come from the module's
+    nn.LSTM, bidirectional and proj_size from its tensors."""
+    config, state_dict = import_pytorch.import_file(
+        original, lstm_prefix="lstm.", head_prefix="fc.")
+    module = torch.nn.ModuleDict({"lstm": import_pytorch.lstm_module(config),
+                                  "fc": import_pytorch.head_module(config)})
+    module.load_state_dict(state_dict, strict=True)
+    assert module["lstm"].batch_first and module["lstm"].bidirectional
+    pt = os.path.join(directory, case + ".module.pt")
+    again = os.path.join(directory, case + ".module.safetensors")
+    torch.save(module, pt)
+    extra = []
+    for key, value in sorted(lstmkit_file.extra_metadata(
+            state_dict.lstmkit_metadata).items()):
+        extra += ["--metadata", "%s=%s" % (key, value)]
+    run(sys.executable, os.path.join(TOOLS, "export_pytorch.py"), pt, again,
+        *extra)
+    with open(original, "rb") as f, open(again, "rb") as g:
+        assert f.read() == g.read(), (
+            "%s: the file exported from the whole module differs" % case)
+    run(helper, "same", original, again)
+    return "exported again from the whole module, byte for byte"
 
 
 def main():

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,6 +18,7 @@
 #include "crc32.h"
 #include "file_test_util.h"
 #include "lstmkit/lstmkit.hpp"
+#include "model_file_info.h"
 #include "safetensors.h"
 #include "test_util.h"
 
@@ -113,6 +115,134 @@ TEST(ModelFileRoundTrip, NonFiniteAndSignedZeroParametersKeepTheirBits) {
   const Span<const float> q = loaded.parameters();
   for (size_t i = 0; i < p.size(); ++i) {
     ASSERT_EQ(FloatBits(q[i]), FloatBits(p[i])) << "parameter " << i;
+  }
+}
+
+// I = 3, H = 4, L = 2, O = 2, bidirectional, h projected to P = 2, with
+// dropout and batch-first data: every nn.LSTM option at once.
+ModelConfig OptionsConfig() {
+  ModelConfig config = SmallConfig();
+  config.bidirectional = true;
+  config.proj_size = 2;
+  config.dropout = 0.3f;
+  config.batch_first = true;
+  return config;
+}
+
+void ExpectSameConfig(const ModelConfig& actual, const ModelConfig& expected) {
+  EXPECT_EQ(internal::DescribeConfig(actual),
+            internal::DescribeConfig(expected));
+  EXPECT_EQ(actual.bidirectional, expected.bidirectional);
+  EXPECT_EQ(actual.proj_size, expected.proj_size);
+  EXPECT_EQ(actual.dropout, expected.dropout);
+  EXPECT_EQ(actual.batch_first, expected.batch_first);
+}
+
+// The __metadata__ of a file, without checking anything else.
+internal::Metadata FileMetadataOf(const std::vector<uint8_t>& file) {
+  internal::MemorySource source(file.data(), file.size());
+  return internal::ReadSafetensorsHeader(source).metadata;
+}
+
+ModelFileInfo InspectModelFileOf(const std::vector<uint8_t>& file) {
+  internal::MemorySource source(file.data(), file.size());
+  return internal::InspectModelFile(source);
+}
+
+TEST(ModelFileRoundTrip, EveryNnLstmOptionSurvives) {
+  const Model model(OptionsConfig(), InitOptions{9});
+  const std::vector<uint8_t> file = SaveModelToBuffer(model);
+  const Model loaded = LoadModelFromBuffer(file);
+  ExpectSameConfig(loaded.config(), OptionsConfig());
+  EXPECT_EQ(loaded.parameter_names(), model.parameter_names());
+  EXPECT_EQ(Parameters(loaded), Parameters(model));
+  EXPECT_EQ(loaded.parameter_shape("weight_hr_l1_reverse"),
+            (std::vector<int>{2, 4}));
+  EXPECT_EQ(loaded.parameter_shape("head.weight"), (std::vector<int>{2, 4}));
+  // Batch-first input [B = 2][T = 5][I = 3].
+  const std::vector<float> x = testing::RandomVector(2 * 5 * 3, 4);
+  const Output expected = model.Forward(SmallInput(x));
+  const Output actual = loaded.Forward(SmallInput(x));
+  EXPECT_EQ(actual.y, expected.y);
+  EXPECT_EQ(actual.h_n, expected.h_n);
+
+  const internal::Metadata metadata = FileMetadataOf(file);
+  EXPECT_EQ(metadata.at("lstmkit.bidirectional"), "true");
+  EXPECT_EQ(metadata.at("lstmkit.proj_size"), "2");
+  EXPECT_EQ(metadata.at("lstmkit.dropout"), "0.3");
+  EXPECT_EQ(metadata.at("lstmkit.batch_first"), "true");
+  // Format version 2 added the options; a version-1 reader refuses it.
+  EXPECT_EQ(metadata.at("lstmkit.format_version"), "2");
+  EXPECT_EQ(InspectModelFileOf(file).format_version, 2);
+  // The projection and the other options with one direction.
+  ModelConfig forward_only = OptionsConfig();
+  forward_only.bidirectional = false;
+  const Model one(forward_only, InitOptions{2});
+  const std::vector<uint8_t> one_file = SaveModelToBuffer(one);
+  ExpectSameConfig(LoadModelFromBuffer(one_file).config(), forward_only);
+  EXPECT_EQ(FileMetadataOf(one_file).count("lstmkit.bidirectional"), 0u);
+  EXPECT_EQ(FileMetadataOf(one_file).at("lstmkit.format_version"), "2");
+}
+
+// The options are written only when they are not at their defaults, and
+// a file without any is format version 1, as before the options existed:
+// earlier readers still read every model they can compute.
+TEST(ModelFileRoundTrip, DefaultOptionsWriteAVersion1File) {
+  const internal::Metadata metadata =
+      FileMetadataOf(SaveModelToBuffer(Model(SmallConfig(), InitOptions{1})));
+  for (const char* key : {"lstmkit.bidirectional", "lstmkit.proj_size",
+                          "lstmkit.dropout", "lstmkit.batch_first"}) {
+    EXPECT_EQ(metadata.count(key), 0u) << key;
+  }
+  EXPECT_EQ(metadata.size(), 9u);  // the version-1 keys and the checksum
+  EXPECT_EQ(metadata.at("lstmkit.format_version"), "1");
+  // Each option on its own adds only its own key, and makes it version 2.
+  ModelConfig dropout_only = SmallConfig();
+  dropout_only.dropout = 0.5f;
+  const internal::Metadata with_dropout =
+      FileMetadataOf(SaveModelToBuffer(Model(dropout_only, InitOptions{1})));
+  EXPECT_EQ(with_dropout.size(), 10u);
+  EXPECT_EQ(with_dropout.at("lstmkit.dropout"), "0.5");
+  EXPECT_EQ(with_dropout.at("lstmkit.format_version"), "2");
+}
+
+TEST(ModelFileRoundTrip, FilesWithoutOptionKeysLoadWithTheDefaults) {
+  // A file as lstmkit wrote it before the options existed: the same bytes
+  // as today's writer gives for a default config (checked above).
+  const Model loaded = LoadModel(std::string(LSTMKIT_TEST_DATA_DIR) +
+                                 "/interop_pytorch.safetensors");
+  EXPECT_FALSE(loaded.config().bidirectional);
+  EXPECT_EQ(loaded.config().proj_size, 0);
+  EXPECT_EQ(loaded.config().dropout, 0.0f);
+  EXPECT_FALSE(loaded.config().batch_first);
+}
+
+// The dropout probability is written as the shortest %g text that reads
+// back as the same float32 (tools/lstmkit_file.py writes the same text).
+TEST(ModelFileRoundTrip, DropoutTextIsShortAndExact) {
+  struct Case {
+    float dropout;
+    const char* text;
+  };
+  const Case cases[] = {
+      {0.1f, "0.1"},
+      {0.25f, "0.25"},
+      {0.3f, "0.3"},
+      {1e-4f, "0.0001"},
+      {1e-5f, "1e-05"},
+      {0.999999f, "0.999999"},
+      {0.123456789f, "0.12345679"},
+      {std::nextafter(0.5f, 1.0f), "0.50000006"},
+  };
+  for (const Case& c : cases) {
+    ModelConfig config = SmallConfig();
+    config.dropout = c.dropout;
+    const std::vector<uint8_t> file =
+        SaveModelToBuffer(Model(config, InitOptions{1}));
+    EXPECT_EQ(FileMetadataOf(file).at("lstmkit.dropout"), c.text);
+    EXPECT_EQ(FloatBits(LoadModelFromBuffer(file).config().dropout),
+              FloatBits(c.dropout))
+        << c.text;
   }
 }
 
@@ -301,6 +431,36 @@ TEST(PlainSafetensors, ConfigIsInferredFromNamesAndShapes) {
   EXPECT_EQ(Parameters(loaded_bare), Parameters(bare));
 }
 
+TEST(PlainSafetensors, BidirectionalAndProjectionAreInferred) {
+  struct Case {
+    bool bidirectional;
+    int proj_size;
+    int output_size;
+  };
+  for (const Case& c : {Case{true, 0, 2}, Case{false, 3, 2}, Case{true, 1, 0},
+                        Case{true, 2, 5}}) {
+    SCOPED_TRACE(std::to_string(c.bidirectional) + " proj " +
+                 std::to_string(c.proj_size));
+    ModelConfig config = SmallConfig();
+    config.num_layers = 3;
+    config.bidirectional = c.bidirectional;
+    config.proj_size = c.proj_size;
+    config.output_size = c.output_size;
+    const Model model(config, InitOptions{8});
+    const Model loaded = LoadModelFromBuffer(PlainFile(model, ""));
+    // batch_first and dropout are not in a state_dict: the defaults.
+    ExpectSameConfig(loaded.config(), config);
+    EXPECT_EQ(Parameters(loaded), Parameters(model));
+  }
+  // Options a state_dict cannot hold come back as their defaults.
+  const Model model(OptionsConfig(), InitOptions{8});
+  ModelConfig inferred = OptionsConfig();
+  inferred.dropout = 0.0f;
+  inferred.batch_first = false;
+  ExpectSameConfig(LoadModelFromBuffer(PlainFile(model, "")).config(),
+                   inferred);
+}
+
 TEST(PlainSafetensors, PrefixedNamesGetAHint) {
   const Model model(SmallConfig(), InitOptions{5});
   EXPECT_TRUE(
@@ -355,7 +515,8 @@ TEST(DescribeModelFile, ListsConfigTensorsChecksumAndMetadata) {
   for (const char* part :
        {"lstmkit model file, format version 1", "input_size 3", "hidden_size 4",
         "num_layers 2", "output_size 2", "verified", "weight_ih_l0", "BF16",
-        "[16, 3]", "96 bytes", "head.bias",
+        "[16, 3]", "96 bytes", "head.bias", "bidirectional false",
+        "proj_size 0", "dropout 0", "batch_first false",
         "\"note\" = \"line one\\nline two\""}) {
     EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
   }
@@ -596,10 +757,19 @@ TEST(HostileFile, TensorsAgainstTheConfig) {
     extra.back() = {"weight_ih_l01", {16, 4}};
     EXPECT_TRUE(Rejects(FileOf(extra, SmallMetadata()),
                         {"\"weight_ih_l01\"", "not an LSTM parameter"}));
+    // One reverse tensor makes a plain file bidirectional; the others of
+    // the reverse direction must be there too.
     extra.back() = {"weight_ih_l0_reverse", {16, 3}};
-    EXPECT_TRUE(Rejects(FileOf(extra, {}), {"bidirectional"}));
+    EXPECT_TRUE(
+        Rejects(FileOf(extra, {}),
+                {"\"weight_hh_l0_reverse\" is missing", "bidirectional true"}));
     extra.back() = {"weight_hr_l0", {2, 4}};
-    EXPECT_TRUE(Rejects(FileOf(extra, {}), {"proj_size"}));
+    EXPECT_TRUE(Rejects(FileOf(extra, {}),
+                        {"\"weight_hr_l1\" is missing", "proj_size 2"}));
+    extra.back() = {"weight_hr_l0_reversed", {2, 4}};
+    EXPECT_TRUE(Rejects(
+        FileOf(extra, SmallMetadata()),
+        {"\"weight_hr_l0_reversed\"", "not an LSTM parameter", "_reverse"}));
   }
   EXPECT_TRUE(Rejects(FileOf(tensors, SmallMetadata(), Dtype::kF16),
                       {"\"weight_ih_l0\" has dtype F16", "F32 and BF16"}));
@@ -638,6 +808,147 @@ TEST(HostileFile, TensorsAgainstTheConfig) {
   }
 }
 
+// The tensors of a config, by name and shape, in file order.
+std::vector<std::pair<std::string, std::vector<int64_t>>> TensorsOf(
+    const ModelConfig& config) {
+  const Model model(config);
+  std::vector<std::pair<std::string, std::vector<int64_t>>> tensors;
+  for (const std::string& name : model.parameter_names()) {
+    const std::vector<int> shape = model.parameter_shape(name);
+    tensors.push_back({name, std::vector<int64_t>(shape.begin(), shape.end())});
+  }
+  return tensors;
+}
+
+internal::Metadata MetadataOf(const ModelConfig& config) {
+  return internal::ModelMetadata(config, internal::FileKind::kModel, {});
+}
+
+TEST(HostileFile, OptionTensorsAgainstTheConfig) {
+  const ModelConfig options = OptionsConfig();
+  EXPECT_NO_THROW(
+      LoadModelFromBuffer(FileOf(TensorsOf(options), MetadataOf(options))));
+  {  // The metadata says one direction; the file has two.
+    ModelConfig forward_only = options;
+    forward_only.bidirectional = false;
+    EXPECT_TRUE(Rejects(
+        FileOf(TensorsOf(options), MetadataOf(forward_only)),
+        {"\"weight_ih_l0_reverse\"", "not a parameter of the file's config",
+         "bidirectional false"}));
+  }
+  {  // The metadata says no projection; the file has weight_hr tensors.
+    ModelConfig projected = SmallConfig();
+    projected.proj_size = 3;
+    EXPECT_TRUE(
+        Rejects(FileOf(TensorsOf(projected), SmallMetadata()),
+                {"\"weight_hr_l0\"", "not a parameter", "proj_size 0"}));
+  }
+  {  // A reverse tensor is missing.
+    auto missing = TensorsOf(options);
+    ASSERT_EQ(missing[18].first, "bias_hh_l1_reverse");
+    missing.erase(missing.begin() + 18);
+    EXPECT_TRUE(Rejects(FileOf(missing, MetadataOf(options)),
+                        {"\"bias_hh_l1_reverse\" is missing"}));
+  }
+  {  // A projection of the wrong shape, and a head for one direction.
+    auto wrong = TensorsOf(options);
+    ASSERT_EQ(wrong[9].first, "weight_hr_l0_reverse");
+    wrong[9].second = {4, 2};
+    EXPECT_TRUE(Rejects(FileOf(wrong, MetadataOf(options)),
+                        {"\"weight_hr_l0_reverse\" has shape [4, 2]",
+                         "needs [2, 4]", "proj_size 2"}));
+    wrong = TensorsOf(options);
+    ASSERT_EQ(wrong[20].first, "head.weight");
+    wrong[20].second = {2, 2};
+    EXPECT_TRUE(Rejects(FileOf(wrong, MetadataOf(options)),
+                        {"\"head.weight\" has shape [2, 2]", "needs [2, 4]"}));
+    // Layer 1 reads both directions' projected h: D * P = 4 values.
+    wrong = TensorsOf(options);
+    ASSERT_EQ(wrong[10].first, "weight_ih_l1");
+    wrong[10].second = {16, 2};
+    EXPECT_TRUE(
+        Rejects(FileOf(wrong, MetadataOf(options)),
+                {"\"weight_ih_l1\" has shape [16, 2]", "needs [16, 4]"}));
+  }
+  {  // Without metadata the projection is read from weight_hr_l0.
+    auto plain = TensorsOf(options);
+    plain.erase(plain.begin() + 4);
+    ASSERT_EQ(plain[4].first, "weight_ih_l0_reverse");
+    EXPECT_TRUE(Rejects(FileOf(plain, {}),
+                        {"\"weight_hr_l0\" is missing", "inferred"}));
+    plain = TensorsOf(options);
+    plain[4].second = {2, 4, 1};
+    EXPECT_TRUE(
+        Rejects(FileOf(plain, {}), {"\"weight_hr_l0\" must be a matrix"}));
+    // weight_hr_l0 [4, 4] claims P = H: no projection is that wide.
+    plain = TensorsOf(options);
+    plain[4].second = {4, 4};
+    EXPECT_TRUE(
+        Rejects(FileOf(plain, {}), {"config is invalid", "config.proj_size"}));
+  }
+}
+
+TEST(HostileFile, OptionMetadata) {
+  // A key of format version 2 in a file of that version.
+  auto with = [](const std::string& key, const std::string& value) {
+    internal::Metadata metadata = SmallMetadata();
+    metadata["lstmkit.format_version"] = "2";
+    metadata[key] = value;
+    return FileOf(SmallTensors(), metadata);
+  };
+  // Version 1 did not define the options: a version-1 file that has one
+  // was not written by lstmkit.
+  for (const char* key : {"lstmkit.bidirectional", "lstmkit.batch_first"}) {
+    internal::Metadata metadata = SmallMetadata();
+    metadata[key] = "false";
+    EXPECT_TRUE(Rejects(
+        FileOf(SmallTensors(), metadata),
+        {"unknown metadata key", key, "format version 1 does not define"}));
+  }
+  for (const char* bad : {"yes", "True", "1", ""}) {
+    EXPECT_TRUE(Rejects(with("lstmkit.bidirectional", bad),
+                        {"lstmkit.bidirectional", "\"true\" or \"false\""}))
+        << bad;
+    EXPECT_TRUE(Rejects(with("lstmkit.batch_first", bad),
+                        {"lstmkit.batch_first", "\"true\" or \"false\""}))
+        << bad;
+  }
+  // "false" is what the default means, and loads.
+  EXPECT_NO_THROW(LoadModelFromBuffer(with("lstmkit.bidirectional", "false")));
+  EXPECT_NO_THROW(LoadModelFromBuffer(with("lstmkit.batch_first", "false")));
+  // A bidirectional config needs the reverse tensors.
+  EXPECT_TRUE(Rejects(with("lstmkit.bidirectional", "true"),
+                      {"\"weight_ih_l0_reverse\" is missing"}));
+  for (const char* bad : {"-1", "two", "02", "1.5"}) {
+    EXPECT_TRUE(Rejects(with("lstmkit.proj_size", bad),
+                        {"lstmkit.proj_size", "decimal integer"}))
+        << bad;
+  }
+  EXPECT_TRUE(Rejects(with("lstmkit.proj_size", "4"),
+                      {"config is invalid",
+                       "config.proj_size must be in [0, "
+                       "config.hidden_size = 4)"}));
+  EXPECT_TRUE(Rejects(with("lstmkit.proj_size", "2"),
+                      {"\"weight_hr_l0\" is missing", "proj_size 2"}));
+  for (const char* bad :
+       {"1", "1.0", "-0.5", "nan", "inf", "0.5x", " 0.5", "", "0,5", "1e400"}) {
+    EXPECT_TRUE(Rejects(with("lstmkit.dropout", bad),
+                        {"lstmkit.dropout", "decimal number in [0, 1)"}))
+        << bad;
+  }
+  // Any decimal form of a probability reads; "-0" is 0.
+  for (const std::pair<const char*, float>& good :
+       {std::pair<const char*, float>{"0.5", 0.5f},
+        {"5e-1", 0.5f},
+        {"0.50000", 0.5f},
+        {"-0", 0.0f},
+        {"0", 0.0f}}) {
+    const ModelConfig config =
+        LoadModelFromBuffer(with("lstmkit.dropout", good.first)).config();
+    EXPECT_EQ(FloatBits(config.dropout), FloatBits(good.second)) << good.first;
+  }
+}
+
 TEST(HostileFile, Metadata) {
   auto with = [](const std::string& key, const std::string& value) {
     internal::Metadata metadata = SmallMetadata();
@@ -649,8 +960,10 @@ TEST(HostileFile, Metadata) {
     metadata.erase(key);
     return FileOf(SmallTensors(), metadata);
   };
-  EXPECT_TRUE(Rejects(with("lstmkit.format_version", "2"),
-                      {"format version 2", "reads version 1"}));
+  EXPECT_TRUE(Rejects(with("lstmkit.format_version", "3"),
+                      {"format version 3", "reads versions 1 to 2"}));
+  // A version-2 file that uses no option is fine too.
+  EXPECT_NO_THROW(LoadModelFromBuffer(with("lstmkit.format_version", "2")));
   EXPECT_TRUE(Rejects(with("lstmkit.format_version", "0"), {"version 0"}));
   EXPECT_TRUE(Rejects(with("lstmkit.format_version", "01"),
                       {"lstmkit.format_version", "decimal integer"}));
@@ -715,6 +1028,15 @@ TEST(HostileFile, HugeConfigWithASmallFileFailsWithoutAllocating) {
   metadata["lstmkit.num_layers"] = "1000000";
   EXPECT_TRUE(Rejects(FileOf(SmallTensors(), metadata),
                       {"\"weight_ih_l2\" is missing", "num_layers 1000000"}));
+  metadata = SmallMetadata();
+  metadata["lstmkit.format_version"] = "2";
+  metadata["lstmkit.bidirectional"] = "true";
+  EXPECT_TRUE(Rejects(FileOf(SmallTensors(), metadata),
+                      {"\"weight_ih_l0_reverse\" is missing", "num_layers 2"}));
+  metadata["lstmkit.num_layers"] = "1000000";
+  metadata["lstmkit.proj_size"] = "3";
+  EXPECT_TRUE(Rejects(FileOf(SmallTensors(), metadata),
+                      {"\"weight_hr_l0\" is missing", "num_layers 1000000"}));
   metadata = SmallMetadata();
   metadata["lstmkit.hidden_size"] = "1048576";
   metadata["lstmkit.input_size"] = "1048576";

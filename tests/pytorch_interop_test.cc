@@ -13,6 +13,11 @@
 //    identically, ties included (the fixture plants four).
 //  - interop_pytorch_plain.safetensors (no lstmkit metadata): the config is
 //    inferred, the head runs on every step, and the outputs match.
+//  - interop_pytorch_bidir_proj.safetensors, a bidirectional nn.LSTM with
+//    proj_size, batch_first and dropout exported from a whole saved module:
+//    every option arrives, the outputs match PyTorch's (eval mode), and
+//    lstmkit writes the file back byte for byte. Its --plain twin gets
+//    bidirectional and proj_size from the tensors alone.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -40,8 +45,8 @@ std::string DataPath(const std::string& name) {
 }
 
 // A missing fixture is a failure, not a skip.
-json Expected() {
-  std::ifstream in(DataPath("interop_pytorch.json"));
+json Expected(const std::string& name = "interop_pytorch.json") {
+  std::ifstream in(DataPath(name));
   EXPECT_TRUE(in.good()) << "regenerate with /usr/bin/python3 "
                             "tools/make_interop_fixtures.py";
   return json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -128,6 +133,47 @@ TEST(PyTorchInterop, PlainExportInfersTheConfig) {
   ExpectOutputsMatch(model, expected, expected.at("every"));
   EXPECT_EQ(Parameters(model),
             Parameters(LoadModel(DataPath("interop_pytorch.safetensors"))));
+}
+
+TEST(PyTorchInterop, BidirectionalProjectedExportMatchesPyTorch) {
+  const json expected = Expected("interop_pytorch_bidir_proj.json");
+  ASSERT_FALSE(expected.is_discarded());
+  const std::string path = DataPath("interop_pytorch_bidir_proj.safetensors");
+  const Model model = LoadModel(path);
+  const ModelConfig& config = model.config();
+  EXPECT_EQ(config.input_size, 3);
+  EXPECT_EQ(config.hidden_size, 5);
+  EXPECT_EQ(config.num_layers, 2);
+  EXPECT_EQ(config.output_size, 2);
+  EXPECT_TRUE(config.bidirectional);
+  EXPECT_EQ(config.proj_size, 3);
+  EXPECT_TRUE(config.batch_first);
+  EXPECT_EQ(config.dropout, 0.25f);
+  EXPECT_EQ(model.parameter_shape("weight_hr_l1_reverse"),
+            (std::vector<int>{3, 5}));
+  EXPECT_EQ(model.parameter_shape("head.weight"), (std::vector<int>{2, 6}));
+  EXPECT_EQ(InspectModelFile(path).checksum, ChecksumState::kVerified);
+  // x, y are batch-first ([B][T][...]); h_n [L * 2][B][3], c_n [L * 2][B][5]
+  // (a size mismatch counts as an infinite difference).
+  ExpectOutputsMatch(model, expected, expected);
+  EXPECT_EQ(SaveModelToBuffer(model), ReadBytes(path));
+}
+
+TEST(PyTorchInterop, BidirectionalProjectedPlainExportInfersTheConfig) {
+  const Model plain =
+      LoadModel(DataPath("interop_pytorch_bidir_proj_plain.safetensors"));
+  const Model full =
+      LoadModel(DataPath("interop_pytorch_bidir_proj.safetensors"));
+  const ModelConfig& config = plain.config();
+  EXPECT_TRUE(config.bidirectional);
+  EXPECT_EQ(config.proj_size, 3);
+  EXPECT_EQ(config.hidden_size, 5);
+  EXPECT_EQ(config.num_layers, 2);
+  EXPECT_EQ(config.output_size, 2);
+  // Not in a state_dict: the defaults.
+  EXPECT_FALSE(config.batch_first);
+  EXPECT_EQ(config.dropout, 0.0f);
+  EXPECT_EQ(Parameters(plain), Parameters(full));
 }
 
 }  // namespace

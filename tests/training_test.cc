@@ -299,6 +299,109 @@ TEST(TrainerDeterminism, WithoutShufflingTheShuffleSeedDoesNotMatter) {
   EXPECT_TRUE(BitwiseEqual(a.parameters, b.parameters));
 }
 
+// ---- nn.LSTM options in the Trainer -----------------------------------------
+
+// N = 6 samples of T = 5 steps, I = 3, a target of O = 2 on every step.
+Dataset EveryStepData(uint64_t seed) {
+  Rng rng(seed);
+  Dataset data;
+  data.num_samples = 6;
+  data.seq_len = 5;
+  for (int i = 0; i < 6 * 5 * 3; ++i) data.inputs.push_back(Gaussian(&rng));
+  for (int i = 0; i < 6 * 5 * 2; ++i) data.targets.push_back(Gaussian(&rng));
+  return data;
+}
+
+ModelConfig EveryStepConfig() {
+  ModelConfig config;
+  config.input_size = 3;
+  config.hidden_size = 6;
+  config.num_layers = 2;
+  config.output_size = 2;
+  return config;
+}
+
+// The Dataset is sample-major whatever the model's layout; the Trainer
+// hands a batch-first model its batches batch-major, which computes exactly
+// what the time-major model computes.
+TEST(TrainerOptions, BatchFirstModelTrainsExactlyLikeTimeMajor) {
+  for (const OutputSteps steps :
+       {OutputSteps::kEveryStep, OutputSteps::kLastStep}) {
+    ModelConfig config = EveryStepConfig();
+    config.bidirectional = true;
+    config.output_steps = steps;
+    ModelConfig batch_first = config;
+    batch_first.batch_first = true;
+    Dataset data = EveryStepData(3);
+    if (steps == OutputSteps::kLastStep) data.targets.resize(6 * 2);
+    TrainerConfig tc;
+    tc.epochs = 3;
+    tc.batch_size = 4;  // a full batch and a short one
+    tc.seed = 5;
+    Model time_major(config, InitOptions{2});
+    Model batch_major(batch_first, InitOptions{2});
+    Trainer a(&time_major, tc), b(&batch_major, tc);
+    const std::vector<EpochReport> ra = a.Fit(data, &data);
+    const std::vector<EpochReport> rb = b.Fit(data, &data);
+    EXPECT_TRUE(BitwiseEqual(Parameters(time_major), Parameters(batch_major)));
+    EXPECT_EQ(ra.back().train_loss, rb.back().train_loss);
+    EXPECT_EQ(ra.back().validation_loss, rb.back().validation_loss);
+    EXPECT_EQ(a.Evaluate(data), b.Evaluate(data));
+    EXPECT_LT(ra.back().train_loss, ra.front().train_loss);
+  }
+}
+
+// Each optimizer step draws new dropout masks. With a learning rate far too
+// small to move any parameter and no shuffling, every epoch computes the
+// loss of the same parameters on the same single batch in the same order:
+// the losses differ only through the masks.
+TEST(TrainerOptions, DropoutMasksChangeFromStepToStep) {
+  for (const float dropout : {0.0f, 0.5f}) {
+    ModelConfig config = EveryStepConfig();
+    config.num_layers = 3;
+    config.dropout = dropout;
+    Model model(config, InitOptions{4});
+    const std::vector<float> initial = Parameters(model);
+    TrainerConfig tc;
+    tc.epochs = 3;
+    tc.batch_size = 6;
+    tc.optimizer.kind = OptimizerConfig::Kind::kSgd;
+    tc.optimizer.learning_rate = 1e-30f;
+    tc.shuffle = false;
+    Trainer trainer(&model, tc);
+    const std::vector<EpochReport> reports = trainer.Fit(EveryStepData(7));
+    ASSERT_TRUE(BitwiseEqual(Parameters(model), initial));
+    ASSERT_EQ(reports.size(), 3u);
+    if (dropout == 0.0f) {
+      EXPECT_EQ(reports[0].train_loss, reports[1].train_loss);
+      EXPECT_EQ(reports[1].train_loss, reports[2].train_loss);
+    } else {
+      EXPECT_NE(reports[0].train_loss, reports[1].train_loss);
+      EXPECT_NE(reports[1].train_loss, reports[2].train_loss);
+      EXPECT_NE(reports[0].train_loss, reports[2].train_loss);
+    }
+  }
+}
+
+// The masks follow the trainer's seed, which therefore matters even without
+// shuffling (compare WithoutShufflingTheShuffleSeedDoesNotMatter).
+TEST(TrainerOptions, DropoutMasksFollowTheTrainerSeed) {
+  auto train = [](uint64_t seed) {
+    ModelConfig config = EveryStepConfig();
+    config.dropout = 0.3f;
+    Model model(config, InitOptions{4});
+    TrainerConfig tc;
+    tc.epochs = 2;
+    tc.batch_size = 3;
+    tc.shuffle = false;
+    tc.seed = seed;
+    Trainer(&model, tc).Fit(EveryStepData(7));
+    return Parameters(model);
+  };
+  EXPECT_TRUE(BitwiseEqual(train(1), train(1)));
+  EXPECT_FALSE(BitwiseEqual(train(1), train(2)));
+}
+
 // ---- Initialization ---------------------------------------------------------
 
 ModelConfig TwoLayerConfig() {

@@ -3,14 +3,15 @@
 model file.
 
     /usr/bin/python3 tools/export_pytorch.py model.pt model.safetensors \\
-        [--lstm-prefix lstm.] [--head-prefix fc.] [--softmax] [--last-step]
+        [--lstm-prefix lstm.] [--head-prefix fc.] [--softmax] [--last-step] \\
+        [--batch-first] [--dropout P]
 
 INPUT is what torch.save wrote: a state_dict, a dict holding one under
 "state_dict", "model_state_dict" or "model", or a whole nn.Module. The
 LSTM's tensors are found under --lstm-prefix, the head's weight and bias
 under --head-prefix; both are found automatically when the state_dict holds
-one LSTM and at most one nn.Linear of the LSTM's width (--no-head leaves a
-head out). For example, for
+one LSTM and at most one nn.Linear of the LSTM's output width (--no-head
+leaves a head out). For example, for
 
     class Net(nn.Module):
         def __init__(self):
@@ -24,13 +25,17 @@ export_pytorch.py net.pt net.safetensors finds lstm. and fc.; the explicit
 form is --lstm-prefix lstm. --head-prefix fc. (or model.lstm. and model.fc.
 for a state_dict saved from a wrapper that keeps the net in `model`).
 
-nn.LSTM must be unidirectional, without proj_size, batch_first either way
-(lstmkit's inputs are time-major: transpose batch-first data when feeding
-it). nn.LSTM(bias=False) is written with zero biases, which computes the
-same. The gate order (i, f, g, o) and the tensor shapes are lstmkit's own,
-so nothing is reordered. --softmax and --last-step record how the head is
-used (lstmkit applies the softmax itself and can keep only the last step);
-a state_dict made by tools/import_pytorch.py remembers both.
+Every nn.LSTM option carries over. bidirectional and proj_size are read
+from the tensors (the reverse direction's names end in _reverse, a
+projection adds weight_hr_l{k}). batch_first and dropout are not in a
+state_dict: from a whole saved nn.Module they are read from its nn.LSTM,
+otherwise --batch-first and --dropout give them (default: time-major, no
+dropout; dropout acts in lstmkit's training only, as in PyTorch's).
+nn.LSTM(bias=False) is written with zero biases, which computes the same.
+The gate order (i, f, g, o) and the tensor shapes are lstmkit's own, so
+nothing is reordered. --softmax and --last-step record how the head is used
+(lstmkit applies the softmax itself and can keep only the last step); a
+state_dict made by tools/import_pytorch.py remembers all of these.
 
 It needs PyTorch and nothing else (no numpy, no safetensors package): the
 file is written by hand (tools/lstmkit_file.py), atomically.
@@ -50,6 +55,10 @@ import lstmkit_file  # noqa: E402
 # state_dict it writes, so that exporting it again gives the same file.
 METADATA_ATTRIBUTE = "lstmkit_metadata"
 LAYER_TENSOR = re.compile(r"^(.*)weight_ih_l0$")
+# The parameter names of an nn.LSTM, after its prefix.
+LSTM_PARAMETER = re.compile(
+    r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(0|[1-9][0-9]*)"
+    r"(_reverse)?$")
 
 
 def tensor_bytes(tensor, dtype):
@@ -67,9 +76,10 @@ def tensor_bytes(tensor, dtype):
     return bytes(out)
 
 
-def unwrap_state_dict(loaded):
+def unwrap(loaded):
+    """The nn.Module or the state_dict in what torch.load returned."""
     if isinstance(loaded, torch.nn.Module):
-        return loaded.state_dict()
+        return loaded
     if isinstance(loaded, dict):
         for key in ("state_dict", "model_state_dict", "model"):
             inner = loaded.get(key)
@@ -77,10 +87,16 @@ def unwrap_state_dict(loaded):
                     isinstance(v, torch.Tensor) for v in inner.values()):
                 return inner
             if isinstance(inner, torch.nn.Module):
-                return inner.state_dict()
+                return inner
         return loaded
     raise SystemExit("export_pytorch: the input holds a %s, not a state_dict "
                      "or an nn.Module" % type(loaded).__name__)
+
+
+def unwrap_state_dict(loaded):
+    """The state_dict in what torch.load returned."""
+    inner = unwrap(loaded)
+    return inner.state_dict() if isinstance(inner, torch.nn.Module) else inner
 
 
 def find_lstm_prefix(state_dict):
@@ -96,43 +112,58 @@ def find_lstm_prefix(state_dict):
 
 
 def lstm_tensors(state_dict, prefix):
-    """lstmkit's name -> tensor for the LSTM under prefix; the layer count
-    and the sizes come from the names and shapes."""
+    """(lstmkit's name -> tensor, config) for the LSTM under prefix: the
+    layer count, bidirectional and the projection come from the names, the
+    sizes from the shapes (config holds the size and option keys that a
+    state_dict determines)."""
+    layers, reverse, projection = 0, False, False
     for name in state_dict:
         if not name.startswith(prefix):
             continue
-        rest = name[len(prefix):]
-        if rest.endswith("_reverse"):
-            raise SystemExit("export_pytorch: %s belongs to a bidirectional "
-                             "LSTM, which lstmkit does not support" % name)
-        if rest.startswith("weight_hr_l"):
-            raise SystemExit("export_pytorch: %s: nn.LSTM with proj_size is "
-                             "not supported" % name)
+        match = LSTM_PARAMETER.match(name[len(prefix):])
+        if match is None:
+            continue
+        layers = max(layers, int(match.group(2)) + 1)
+        reverse = reverse or match.group(3) is not None
+        projection = projection or match.group(1) == "weight_hr"
     w_ih0 = state_dict.get(prefix + "weight_ih_l0")
     if w_ih0 is None:
         raise SystemExit("export_pytorch: no tensor %sweight_ih_l0"
                          % prefix)
-    hidden = state_dict[prefix + "weight_hh_l0"].shape[1]
-    layers = 0
-    while prefix + "weight_ih_l%d" % layers in state_dict:
-        layers += 1
+    if projection:
+        w_hr0 = state_dict.get(prefix + "weight_hr_l0")
+        if w_hr0 is None or w_hr0.dim() != 2:
+            raise SystemExit("export_pytorch: %sweight_hr_l0 is missing or "
+                             "not a matrix, but the LSTM has weight_hr "
+                             "tensors" % prefix)
+        hidden, proj_size = w_hr0.shape[1], w_hr0.shape[0]
+    else:
+        hidden, proj_size = state_dict[prefix + "weight_hh_l0"].shape[1], 0
+    config = {"input_size": w_ih0.shape[1], "hidden_size": hidden,
+              "num_layers": layers, "bidirectional": reverse,
+              "proj_size": proj_size}
     tensors = {}
-    for k in range(layers):
-        for kind in ("weight_ih", "weight_hh"):
-            tensors["%s_l%d" % (kind, k)] = state_dict[
-                "%s%s_l%d" % (prefix, kind, k)]
-        for kind in ("bias_ih", "bias_hh"):
-            bias = state_dict.get("%s%s_l%d" % (prefix, kind, k))
-            if bias is None:  # nn.LSTM(bias=False): zero biases are the same
-                bias = torch.zeros(4 * hidden, dtype=w_ih0.dtype)
-            tensors["%s_l%d" % (kind, k)] = bias
-    return tensors, w_ih0.shape[1], hidden, layers
+    for name in lstmkit_file.parameter_names(dict(config, output_size=0)):
+        tensor = state_dict.get(prefix + name)
+        if tensor is None and name.startswith("bias_"):
+            # nn.LSTM(bias=False): zero biases compute the same.
+            tensor = torch.zeros(4 * hidden, dtype=w_ih0.dtype)
+        if tensor is None:
+            raise SystemExit("export_pytorch: no tensor %s%s (the LSTM has "
+                             "%d layers%s%s)" % (
+                                 prefix, name, layers,
+                                 ", bidirectional" if reverse else "",
+                                 ", proj_size %d" % proj_size
+                                 if proj_size else ""))
+        tensors[name] = tensor
+    return tensors, config
 
 
-def find_head_prefix(state_dict, lstm_prefix, hidden):
+def find_head_prefix(state_dict, lstm_prefix, width):
     """The prefix of the one nn.Linear that reads the LSTM's output (a
-    weight [O, hidden] with a bias [O], outside the LSTM), or None when there
-    is none; several candidates need --head-prefix or --no-head."""
+    weight [O, width] with a bias [O], outside the LSTM; width is the LSTM's
+    output width, D * P), or None when there is none; several candidates
+    need --head-prefix or --no-head."""
     candidates = []
     for name, weight in state_dict.items():
         if not name.endswith("weight") or name.startswith(lstm_prefix):
@@ -140,7 +171,7 @@ def find_head_prefix(state_dict, lstm_prefix, hidden):
         prefix = name[:-len("weight")]
         bias = state_dict.get(prefix + "bias")
         if (prefix == "" or prefix.endswith(".")) and bias is not None and \
-                weight.dim() == 2 and weight.shape[1] == hidden and \
+                weight.dim() == 2 and weight.shape[1] == width and \
                 list(bias.shape) == [weight.shape[0]]:
             candidates.append(prefix)
     if len(candidates) > 1:
@@ -150,28 +181,74 @@ def find_head_prefix(state_dict, lstm_prefix, hidden):
     return candidates[0] if candidates else None
 
 
+def find_lstm_module(module, lstm_prefix=None):
+    """(prefix, nn.LSTM) of the one nn.LSTM inside module, or of the one
+    whose state_dict prefix is lstm_prefix."""
+    found = [(name + "." if name else "", m)
+             for name, m in module.named_modules()
+             if isinstance(m, torch.nn.LSTM)]
+    if lstm_prefix is not None:
+        found = [(p, m) for p, m in found if p == lstm_prefix]
+    if len(found) != 1:
+        raise SystemExit(
+            "export_pytorch: %s; name the LSTM with --lstm-prefix" % (
+                "the module holds no nn.LSTM%s" % (
+                    " under %r" % lstm_prefix if lstm_prefix is not None
+                    else "") if not found else
+                "the module holds several nn.LSTMs (%s)" % ", ".join(
+                    repr(p) for p, _ in found)))
+    return found[0]
+
+
+def export_module(module, path, lstm_prefix=None, **options):
+    """Writes an nn.Module's nn.LSTM (and head) to path, with batch_first
+    and dropout read from the nn.LSTM itself; the other arguments are
+    export_state_dict's. Returns the config dict."""
+    prefix, lstm = find_lstm_module(module, lstm_prefix)
+    for key, value in (("batch_first", bool(lstm.batch_first)),
+                       ("dropout", float(lstm.dropout))):
+        if options.get(key) is not None and options[key] != value:
+            raise SystemExit("export_pytorch: --%s %s contradicts the "
+                             "module's nn.LSTM(%s=%s)" % (
+                                 key.replace("_", "-"), options[key], key,
+                                 value))
+        options[key] = value
+    config = export_state_dict(module.state_dict(), path, lstm_prefix=prefix,
+                               **options)
+    # The tensors decided these; the module must agree.
+    if config["bidirectional"] != bool(lstm.bidirectional) or \
+            config["proj_size"] != lstm.proj_size:
+        raise SystemExit("export_pytorch: the state_dict of %r does not "
+                         "match its nn.LSTM's bidirectional / proj_size"
+                         % prefix)
+    return config
+
+
 def export_state_dict(state_dict, path, lstm_prefix=None, head_prefix=None,
                       no_head=False, dtype="keep", softmax=None,
-                      last_step=None, metadata=None, plain=False):
+                      last_step=None, batch_first=None, dropout=None,
+                      metadata=None, plain=False):
     """Writes state_dict's LSTM (and head) to path as an lstmkit file.
 
     head_prefix: None finds the one nn.Linear reading the LSTM's output, if
-    any; no_head leaves any head out. dtype: "keep" (BF16 when every tensor is bfloat16,
-    else F32), "f32" or
-    "bf16". softmax / last_step: None takes them from a state_dict written by
-    tools/import_pytorch.py, else False. metadata: extra string entries.
-    plain: write no lstmkit metadata (lstmkit then infers the config, with an
-    identity head on every step). Returns the config dict.
+    any; no_head leaves any head out. dtype: "keep" (BF16 when every tensor
+    is bfloat16, else F32), "f32" or "bf16". softmax, last_step,
+    batch_first, dropout: None takes them from a state_dict written by
+    tools/import_pytorch.py, else False (0.0 for dropout). bidirectional and
+    proj_size come from the tensors. metadata: extra string entries. plain:
+    write no lstmkit metadata (lstmkit then infers the config, with an
+    identity head on every step, time-major and without dropout). Returns
+    the config dict.
     """
     remembered = getattr(state_dict, METADATA_ATTRIBUTE, None) or {}
     if lstm_prefix is None:
         lstm_prefix = find_lstm_prefix(state_dict)
-    tensors, input_size, hidden, layers = lstm_tensors(state_dict,
-                                                       lstm_prefix)
+    tensors, config = lstm_tensors(state_dict, lstm_prefix)
+    width = lstmkit_file.directions(config) * lstmkit_file.state_width(config)
     if no_head:
         head_prefix = None
     elif head_prefix is None:
-        head_prefix = find_head_prefix(state_dict, lstm_prefix, hidden)
+        head_prefix = find_head_prefix(state_dict, lstm_prefix, width)
     output_size = 0
     if head_prefix is not None:
         try:
@@ -186,22 +263,41 @@ def export_state_dict(state_dict, path, lstm_prefix=None, head_prefix=None,
         softmax = remembered_config.get("output_activation") == "softmax"
     if last_step is None:
         last_step = remembered_config.get("output_steps") == "last"
-    config = {
-        "input_size": input_size, "hidden_size": hidden,
-        "num_layers": layers, "output_size": output_size,
+    if batch_first is None:
+        batch_first = remembered_config.get("batch_first", False)
+    if dropout is None:
+        dropout = remembered_config.get("dropout", 0.0)
+    if not 0.0 <= dropout < 1.0:
+        raise SystemExit("export_pytorch: --dropout must be in [0, 1), got "
+                         "%r" % dropout)
+    config.update({
+        "output_size": output_size,
         "output_activation": "softmax" if softmax else "identity",
         "output_steps": "last" if last_step else "every",
-    }
+        "batch_first": bool(batch_first),
+        "dropout": lstmkit_file.float32(dropout),
+    })
     if softmax and output_size == 0:
         raise SystemExit("export_pytorch: --softmax needs a head")
+    if plain and batch_first:
+        # lstmkit would read the file as time-major and compute something
+        # else on the same data.
+        raise SystemExit("export_pytorch: a --plain file cannot record "
+                         "batch_first (it has no lstmkit metadata, so it "
+                         "loads as time-major); drop --plain")
     shapes = lstmkit_file.parameter_shapes(config)
-    names = lstmkit_file.parameter_names(layers, output_size > 0)
+    names = lstmkit_file.parameter_names(config)
     for name in names:
         if list(tensors[name].shape) != shapes[name]:
             raise SystemExit(
-                "export_pytorch: %s has shape %s; input_size %d, hidden_size "
-                "%d need %s" % (name, list(tensors[name].shape), input_size,
-                                hidden, shapes[name]))
+                "export_pytorch: %s has shape %s; input_size %d, "
+                "hidden_size %d%s%s need %s" % (
+                    name, list(tensors[name].shape), config["input_size"],
+                    config["hidden_size"],
+                    ", proj_size %d" % config["proj_size"]
+                    if config["proj_size"] else "",
+                    ", bidirectional" if config["bidirectional"] else "",
+                    shapes[name]))
     if dtype == "keep":
         everything_bf16 = all(tensors[n].dtype == torch.bfloat16
                               for n in names)
@@ -250,6 +346,12 @@ def main(argv=None):
                         help="the head ends in a softmax")
     parser.add_argument("--last-step", action="store_true", default=None,
                         help="the head reads the last step only")
+    parser.add_argument("--batch-first", action="store_true", default=None,
+                        help="the data is [batch][time][...] (read from the "
+                        "nn.LSTM of a saved module)")
+    parser.add_argument("--dropout", type=float, default=None,
+                        help="dropout between layers in training (read from "
+                        "the nn.LSTM of a saved module)")
     parser.add_argument("--plain", action="store_true",
                         help="no lstmkit metadata: a plain safetensors file")
     parser.add_argument("--metadata", action="append", default=[],
@@ -258,14 +360,20 @@ def main(argv=None):
     if args.no_head and args.head_prefix is not None:
         raise SystemExit("export_pytorch: --no-head and --head-prefix "
                          "contradict each other")
-    state_dict = unwrap_state_dict(torch.load(args.input, map_location="cpu"))
-    config = export_state_dict(
-        state_dict, args.output, lstm_prefix=args.lstm_prefix,
-        head_prefix=args.head_prefix, no_head=args.no_head, dtype=args.dtype,
-        softmax=args.softmax, last_step=args.last_step,
-        metadata=parse_metadata(args.metadata), plain=args.plain)
+    loaded = unwrap(torch.load(args.input, map_location="cpu"))
+    options = dict(
+        lstm_prefix=args.lstm_prefix, head_prefix=args.head_prefix,
+        no_head=args.no_head, dtype=args.dtype, softmax=args.softmax,
+        last_step=args.last_step, batch_first=args.batch_first,
+        dropout=args.dropout, metadata=parse_metadata(args.metadata),
+        plain=args.plain)
+    if isinstance(loaded, torch.nn.Module):
+        config = export_module(loaded, args.output, **options)
+    else:
+        config = export_state_dict(loaded, args.output, **options)
     print("%s: %s" % (args.output, ", ".join(
-        "%s %s" % (k, v) for k, v in config.items())))
+        "%s %s" % (k, lstmkit_file.format_probability(v) if k == "dropout"
+                   else v) for k, v in config.items())))
     return 0
 
 

@@ -9,10 +9,14 @@ The state_dict's keys are lstmkit's names, which are nn.LSTM's, with
 --lstm-prefix before the LSTM's and the head's weight and bias under
 --head-prefix (default "head."). It loads into
 
-    lstm = nn.LSTM(input_size, hidden_size, num_layers)   # batch_first=False
-    head = nn.Linear(hidden_size, output_size)            # when output_size > 0
+    lstm = nn.LSTM(input_size, hidden_size, num_layers,
+                   bidirectional=..., proj_size=..., batch_first=...,
+                   dropout=...)
+    head = nn.Linear(D * P, output_size)      # when output_size > 0
 
-(the script prints the sizes), e.g. with the default prefixes into a module
+(D = 2 for a bidirectional model, else 1; P = proj_size, or hidden_size;
+the script prints the call with the file's values), e.g. with the default
+prefixes into a module
 whose LSTM is `self` and head `self.head`, or with --lstm-prefix lstm.
 --head-prefix fc. into one with `self.lstm` and `self.fc`. lstmkit applies a
 softmax head's softmax itself and may use the last step only; the printed
@@ -53,19 +57,51 @@ def tensor_from_bytes(dtype, shape, data):
 
 
 def infer_config(tensors):
-    """The config of a file without lstmkit metadata, as lstmkit infers it."""
+    """The config of a file without lstmkit metadata, as lstmkit infers it:
+    bidirectional when there are _reverse tensors, the projection from
+    weight_hr_l0 [P, H], time-major and without dropout."""
     layers = 0
     while "weight_ih_l%d" % layers in tensors:
         layers += 1
     head = tensors.get("head.weight")
+    projection = tensors.get("weight_hr_l0")
+    for name in ("weight_ih_l0", "weight_hh_l0"):
+        if name not in tensors:
+            raise lstmkit_file.FormatError(
+                "tensor %s is missing; without lstmkit metadata the config "
+                "is inferred from it" % name)
     return {
         "input_size": tensors["weight_ih_l0"][1][1],
-        "hidden_size": tensors["weight_hh_l0"][1][1],
+        "hidden_size": (projection[1][1] if projection
+                        else tensors["weight_hh_l0"][1][1]),
         "num_layers": layers,
         "output_size": head[1][0] if head else 0,
         "output_activation": "identity",
         "output_steps": "every",
+        "bidirectional": any(n.endswith("_reverse") for n in tensors),
+        "proj_size": projection[1][0] if projection else 0,
+        "batch_first": False,
+        "dropout": 0.0,
     }
+
+
+def module_call(config):
+    """The nn.LSTM (and nn.Linear) that the state_dict loads into, as
+    Python source."""
+    options = "".join(
+        ", %s=%r" % (key, config[key]) for key, default in
+        lstmkit_file.OPTION_DEFAULTS.items() if config[key] != default)
+    text = "nn.LSTM(%d, %d, num_layers=%d%s)" % (
+        config["input_size"], config["hidden_size"], config["num_layers"],
+        options)
+    if config["output_size"] > 0:
+        width = (lstmkit_file.directions(config) *
+                 lstmkit_file.state_width(config))
+        text += " + nn.Linear(%d, %d)%s%s" % (
+            width, config["output_size"],
+            ", softmax" if config["output_activation"] == "softmax" else "",
+            " on the last step" if config["output_steps"] == "last" else "")
+    return text
 
 
 def read_model_file(path):
@@ -76,8 +112,7 @@ def read_model_file(path):
     if config is None:
         config = infer_config(tensors)
     shapes = lstmkit_file.parameter_shapes(config)
-    names = lstmkit_file.parameter_names(config["num_layers"],
-                                         config["output_size"] > 0)
+    names = lstmkit_file.parameter_names(config)
     for name in names:
         if name not in tensors:
             raise SystemExit("import_pytorch: %s: tensor %s is missing"
@@ -95,6 +130,24 @@ def read_model_file(path):
             if k not in (lstmkit_file.CHECKSUM_KEY, "lstmkit.kind",
                          "lstmkit.optimizer", "lstmkit.trainer")}
     return config, parameters, kept
+
+
+def lstm_module(config):
+    """A new nn.LSTM of the config's sizes and options, for the state_dict's
+    LSTM tensors (without their prefix)."""
+    return torch.nn.LSTM(
+        config["input_size"], config["hidden_size"], config["num_layers"],
+        bidirectional=config["bidirectional"], proj_size=config["proj_size"],
+        batch_first=config["batch_first"], dropout=config["dropout"])
+
+
+def head_module(config):
+    """A new nn.Linear for the head's weight and bias, or None without a
+    head. A softmax head's softmax is not part of it."""
+    if config["output_size"] == 0:
+        return None
+    width = lstmkit_file.directions(config) * lstmkit_file.state_width(config)
+    return torch.nn.Linear(width, config["output_size"])
 
 
 def import_file(path, lstm_prefix="", head_prefix="head.", dtype="keep"):
@@ -132,16 +185,7 @@ def main(argv=None):
     except (OSError, lstmkit_file.FormatError) as e:
         raise SystemExit("import_pytorch: %s" % e)
     torch.save(state_dict, args.output)
-    print("%s: nn.LSTM(%d, %d, num_layers=%d)" % (
-        args.output, config["input_size"], config["hidden_size"],
-        config["num_layers"]), end="")
-    if config["output_size"] > 0:
-        print(" + nn.Linear(%d, %d)%s%s" % (
-            config["hidden_size"], config["output_size"],
-            ", softmax" if config["output_activation"] == "softmax" else "",
-            " on the last step" if config["output_steps"] == "last" else ""),
-            end="")
-    print()
+    print("%s: %s" % (args.output, module_call(config)))
     return 0
 
 

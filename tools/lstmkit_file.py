@@ -6,18 +6,35 @@ maps each tensor name to {"dtype", "shape", "data_offsets": [begin, end]}
 (offsets into the data) and "__metadata__" to a map of strings, in which
 lstmkit keeps its config, its format version and a CRC-32 of the data:
 
-    lstmkit.format_version  "1"
+    lstmkit.format_version  "2" when the file uses one of the options
+                            below the output_steps, else "1"
     lstmkit.kind            "model" or "checkpoint"
     lstmkit.input_size, lstmkit.hidden_size, lstmkit.num_layers,
     lstmkit.output_size     decimal integers (output_size 0: no head)
     lstmkit.output_activation  "identity" or "softmax"
     lstmkit.output_steps    "every" or "last"
+    lstmkit.bidirectional   "true" (written only when true)
+    lstmkit.proj_size       a decimal integer P (written only when P > 0)
+    lstmkit.dropout         the shortest %g text of the float32 probability
+                            that reads back as the same float32 (written
+                            only when nonzero)
+    lstmkit.batch_first     "true" (written only when true)
     lstmkit.checksum        "crc32:" and 8 lower-case hex digits: zlib.crc32
                             of the whole data section
 
-The tensors are PyTorch's nn.LSTM state_dict names (weight_ih_l{k} [4H, I_k],
-weight_hh_l{k} [4H, H], bias_ih_l{k} [4H], bias_hh_l{k} [4H], gates i, f, g,
-o), then head.weight [O, H] and head.bias [O], in that order.
+A file without one of the four option keys has the option's default (false,
+0, 0.0, false). Format version 2 added them; a file that uses none is
+version 1, exactly what earlier versions wrote. Version 1 readers of this
+module ignored unknown keys, so they would have misread a file with an
+option: the version number makes them refuse it.
+
+The tensors are PyTorch's nn.LSTM state_dict names, per layer k and per
+direction (the reverse direction's names end in "_reverse"): weight_ih_l{k}
+[4H, I_k], weight_hh_l{k} [4H, P], bias_ih_l{k} [4H], bias_hh_l{k} [4H], and
+with a projection weight_hr_l{k} [P, H] (gates i, f, g, o; P = proj_size, or
+H without a projection; I_0 = input_size, I_k = D * P above with D = 2 for a
+bidirectional model, else 1); then head.weight [O, D * P] and head.bias [O],
+in that order.
 
 This module writes exactly the bytes lstmkit's C++ writer does (sorted keys,
 no spaces, the header padded with spaces to a multiple of 8 bytes), so a file
@@ -30,7 +47,10 @@ import os
 import struct
 import zlib
 
-FORMAT_VERSION = 1
+# The newest version this module reads; OPTIONS_FORMAT_VERSION added the
+# nn.LSTM options.
+FORMAT_VERSION = 2
+OPTIONS_FORMAT_VERSION = 2
 RESERVED_PREFIX = "lstmkit."
 CHECKSUM_KEY = "lstmkit.checksum"
 MAX_HEADER_BYTES = 64 << 20
@@ -44,6 +64,9 @@ DTYPE_SIZES = {
 
 CONFIG_KEYS = ("input_size", "hidden_size", "num_layers", "output_size",
                "output_activation", "output_steps")
+# nn.LSTM's other options: in the metadata only when not at these defaults.
+OPTION_DEFAULTS = {"bidirectional": False, "proj_size": 0, "dropout": 0.0,
+                   "batch_first": False}
 
 
 class FormatError(ValueError):
@@ -54,30 +77,74 @@ def format_crc32(data):
     return "crc32:%08x" % (zlib.crc32(data) & 0xFFFFFFFF)
 
 
-def parameter_names(num_layers, has_head):
-    """lstmkit's tensor names in file order."""
+def with_defaults(config):
+    """config with every OPTION_DEFAULTS key it lacks added."""
+    full = dict(OPTION_DEFAULTS)
+    full.update(config)
+    return full
+
+
+def directions(config):
+    return 2 if with_defaults(config)["bidirectional"] else 1
+
+
+def state_width(config):
+    """P: the width of one direction's h (proj_size, or hidden_size)."""
+    return with_defaults(config)["proj_size"] or config["hidden_size"]
+
+
+def parameter_names(config):
+    """lstmkit's tensor names in file order (PyTorch's state_dict order)."""
+    config = with_defaults(config)
     names = []
-    for k in range(num_layers):
-        names += ["weight_ih_l%d" % k, "weight_hh_l%d" % k,
-                  "bias_ih_l%d" % k, "bias_hh_l%d" % k]
-    if has_head:
+    for k in range(config["num_layers"]):
+        for suffix in ("", "_reverse")[:directions(config)]:
+            kinds = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+            if config["proj_size"] > 0:
+                kinds.append("weight_hr")
+            names += ["%s_l%d%s" % (kind, k, suffix) for kind in kinds]
+    if config["output_size"] > 0:
         names += ["head.weight", "head.bias"]
     return names
 
 
 def parameter_shapes(config):
-    """{name: shape} for a config dict (the CONFIG_KEYS)."""
+    """{name: shape} for a config dict (the CONFIG_KEYS, and those of
+    OPTION_DEFAULTS that differ from the defaults)."""
+    config = with_defaults(config)
     i, h = config["input_size"], config["hidden_size"]
+    p = state_width(config)
+    layer_output = directions(config) * p
     shapes = {}
     for k in range(config["num_layers"]):
-        shapes["weight_ih_l%d" % k] = [4 * h, i if k == 0 else h]
-        shapes["weight_hh_l%d" % k] = [4 * h, h]
-        shapes["bias_ih_l%d" % k] = [4 * h]
-        shapes["bias_hh_l%d" % k] = [4 * h]
+        for suffix in ("", "_reverse")[:directions(config)]:
+            shapes["weight_ih_l%d%s" % (k, suffix)] = [
+                4 * h, i if k == 0 else layer_output]
+            shapes["weight_hh_l%d%s" % (k, suffix)] = [4 * h, p]
+            shapes["bias_ih_l%d%s" % (k, suffix)] = [4 * h]
+            shapes["bias_hh_l%d%s" % (k, suffix)] = [4 * h]
+            if config["proj_size"] > 0:
+                shapes["weight_hr_l%d%s" % (k, suffix)] = [p, h]
     if config["output_size"] > 0:
-        shapes["head.weight"] = [config["output_size"], h]
+        shapes["head.weight"] = [config["output_size"], layer_output]
         shapes["head.bias"] = [config["output_size"]]
     return shapes
+
+
+def float32(value):
+    """value rounded to the nearest float32, as a Python float."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def format_probability(value):
+    """The shortest "%.{p}g" text that reads back as the same float32, as
+    lstmkit's C++ writer formats lstmkit.dropout."""
+    value = float32(value)
+    for precision in range(1, 10):
+        text = "%.*g" % (precision, value)
+        if float32(float(text)) == value:
+            return text
+    return text
 
 
 def model_metadata(config, kind="model", extra=None):
@@ -93,10 +160,26 @@ def model_metadata(config, kind="model", extra=None):
         raise ValueError("output_activation must be identity or softmax")
     if config["output_steps"] not in ("every", "last"):
         raise ValueError("output_steps must be every or last")
-    metadata["lstmkit.format_version"] = str(FORMAT_VERSION)
+    options = with_defaults(config)
+    if not 0.0 <= float32(options["dropout"]) < 1.0:
+        raise ValueError("dropout must be in [0, 1), got %r"
+                         % options["dropout"])
+    uses_options = any(
+        (float32(options[key]) if key == "dropout" else options[key]) !=
+        default for key, default in OPTION_DEFAULTS.items())
+    metadata["lstmkit.format_version"] = str(
+        OPTIONS_FORMAT_VERSION if uses_options else 1)
     metadata["lstmkit.kind"] = kind
     for key in CONFIG_KEYS:
         metadata[RESERVED_PREFIX + key] = str(config[key])
+    if options["bidirectional"]:
+        metadata["lstmkit.bidirectional"] = "true"
+    if options["proj_size"] > 0:
+        metadata["lstmkit.proj_size"] = str(options["proj_size"])
+    if float32(options["dropout"]) != 0.0:
+        metadata["lstmkit.dropout"] = format_probability(options["dropout"])
+    if options["batch_first"]:
+        metadata["lstmkit.batch_first"] = "true"
     return metadata
 
 
@@ -217,10 +300,34 @@ def config_from_metadata(metadata):
         raise FormatError("format version %d is newer than %d"
                           % (version, FORMAT_VERSION))
     config = {}
-    for key in CONFIG_KEYS:
-        value = metadata[RESERVED_PREFIX + key]
-        textual = key in ("output_activation", "output_steps")
-        config[key] = value if textual else int(value)
+    try:
+        for key in CONFIG_KEYS:
+            value = metadata[RESERVED_PREFIX + key]
+            textual = key in ("output_activation", "output_steps")
+            config[key] = value if textual else int(value)
+    except KeyError as e:
+        raise FormatError("metadata %s is missing" % e)
+    except ValueError as e:
+        raise FormatError("metadata: %s" % e)
+    for key, default in OPTION_DEFAULTS.items():
+        text = metadata.get(RESERVED_PREFIX + key)
+        if text is not None and version < OPTIONS_FORMAT_VERSION:
+            raise FormatError("metadata lstmkit.%s: format version %d does "
+                              "not define it" % (key, version))
+        if text is None:
+            config[key] = default
+        elif isinstance(default, bool):
+            if text not in ("true", "false"):
+                raise FormatError("metadata lstmkit.%s must be \"true\" or "
+                                  "\"false\", got %r" % (key, text))
+            config[key] = text == "true"
+        else:
+            try:
+                config[key] = type(default)(text)
+            except ValueError:
+                raise FormatError("metadata lstmkit.%s must be a %s, got %r"
+                                  % (key, "decimal integer" if key ==
+                                     "proj_size" else "number", text))
     return config
 
 

@@ -6,9 +6,11 @@
 Needs only the standard library. The corpus is committed; rerun this to
 change it. It holds small valid files of every kind the readers accept
 (models in F32 and BF16, with and without a head, with extra metadata,
-plain safetensors files with PyTorch's names, checkpoints during and between
-runs) and one broken file for each check the readers make, so that fuzzing
-starts next to every branch. Deterministic: seeded, fixed key order.
+bidirectional and projected models with dropout and batch_first, plain
+safetensors files with PyTorch's names, of bidirectional and projected
+LSTMs too, checkpoints during and between runs) and one broken file for
+each check the readers make, so that fuzzing starts next to every branch.
+Deterministic: seeded, fixed key order.
 """
 
 import json
@@ -49,8 +51,7 @@ def count(shape):
 
 def parameters(config, dtype="F32", prefix=""):
     shapes = lstmkit_file.parameter_shapes(config)
-    names = lstmkit_file.parameter_names(config["num_layers"],
-                                         config["output_size"] > 0)
+    names = lstmkit_file.parameter_names(config)
     make = floats if dtype == "F32" else bf16s
     return [(prefix + n, dtype, shapes[n], make(count(shapes[n])))
             for n in names]
@@ -116,8 +117,10 @@ def damaged(mutate, blob=None):
     return rebuild(header, result if result is not None else data)
 
 
-def with_metadata(key, value, config=SMALL):
+def with_metadata(key, value, config=SMALL, version=None):
     metadata = lstmkit_file.model_metadata(config, "model")
+    if version is not None:
+        metadata["lstmkit.format_version"] = version
     if value is None:
         del metadata[key]
     else:
@@ -129,6 +132,12 @@ def corpus():
     softmax_last = dict(SMALL, output_size=3, output_activation="softmax",
                         output_steps="last", num_layers=1)
     no_head = dict(SMALL, output_size=0, num_layers=1)
+    # Every nn.LSTM option at once: two directions, h projected to 2 of 3
+    # units, so layer 1 reads 4 values and the head 4.
+    options = dict(SMALL, hidden_size=3, bidirectional=True, proj_size=2,
+                   dropout=0.25, batch_first=True)
+    bidirectional = dict(SMALL, bidirectional=True, num_layers=1)
+    projected = dict(SMALL, hidden_size=3, proj_size=1)
     valid = {
         "model_f32": model(SMALL),
         "model_bf16_softmax_last": model(softmax_last, "BF16"),
@@ -181,13 +190,13 @@ def corpus():
             lstmkit_file.model_metadata(SMALL)),
         "prefixed_names": lstmkit_file.encode(
             parameters(SMALL, prefix="lstm.")),
-        "bidirectional": lstmkit_file.encode(
+        "bidirectional_missing_reverse": lstmkit_file.encode(
             parameters(SMALL) + [("weight_ih_l0_reverse", "F32", [8, 2],
                                   floats(16))]),
         "checksum_mismatch": good[:-1] + bytes([good[-1] ^ 1]),
         "bad_checksum_text": damaged(lambda h, d: h["__metadata__"].update(
             {"lstmkit.checksum": "crc32:XYZ"})),
-        "future_version": with_metadata("lstmkit.format_version", "2"),
+        "future_version": with_metadata("lstmkit.format_version", "3"),
         "no_version": with_metadata("lstmkit.format_version", None),
         "bad_hidden_size": with_metadata("lstmkit.hidden_size", "two"),
         "unknown_lstmkit_key": with_metadata("lstmkit.colour", "blue"),
@@ -208,6 +217,45 @@ def corpus():
                 {"lstmkit.trainer": "{\"batch_size\":"}),
             checkpoint(SMALL, "sgd", 6, False)),
     }
+    # The nn.LSTM options, drawn last so that the files above keep their
+    # bytes.
+    valid.update({
+        "model_bidirectional_projected_options": model(options),
+        "model_bidirectional_bf16": model(bidirectional, "BF16"),
+        "plain_bidirectional_projected": lstmkit_file.encode(
+            parameters(dict(options, dropout=0.0, batch_first=False))),
+        "plain_projected_no_head": lstmkit_file.encode(
+            parameters(dict(projected, output_size=0))),
+        "checkpoint_bidirectional_projected": checkpoint(
+            options, "adam", 2, True),
+    })
+    broken.update({
+        "reverse_tensors_not_in_config": lstmkit_file.encode(
+            parameters(bidirectional),
+            lstmkit_file.model_metadata(SMALL)),
+        "projection_not_in_config": lstmkit_file.encode(
+            parameters(projected),
+            lstmkit_file.model_metadata(dict(projected, proj_size=0))),
+        "projection_shape_mismatch": lstmkit_file.encode(
+            [(n, t, [2, 3] if n == "weight_hr_l1" else s,
+              floats(6) if n == "weight_hr_l1" else b)
+             for n, t, s, b in parameters(projected)],
+            lstmkit_file.model_metadata(projected)),
+        "plain_projection_without_layer_0": lstmkit_file.encode(
+            [t for t in parameters(projected) if t[0] != "weight_hr_l0"]),
+        "proj_size_not_below_hidden": with_metadata(
+            "lstmkit.proj_size", "3", config=dict(SMALL, hidden_size=3),
+            version="2"),
+        "bad_bidirectional_text": with_metadata(
+            "lstmkit.bidirectional", "yes", version="2"),
+        "bad_dropout_text": with_metadata("lstmkit.dropout", "0.5x",
+                                          version="2"),
+        "dropout_out_of_range": with_metadata("lstmkit.dropout", "1",
+                                              version="2"),
+        "bad_batch_first_text": with_metadata("lstmkit.batch_first", "1",
+                                              version="2"),
+        "option_in_version_1": with_metadata("lstmkit.batch_first", "true"),
+    })
     return valid, broken
 
 

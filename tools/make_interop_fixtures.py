@@ -28,6 +28,20 @@ holds the input and PyTorch's outputs:
   last      {y [B][O], h_n [L][B][H], c_n}: the F32 model, last step
   last_bf16 the same with the weights rounded to bfloat16 by PyTorch
   every     {y [T][B][O], h_n, c_n}: the F32 model, every step
+
+Then every nn.LSTM option at once: a whole module (an nn.ModuleDict with
+`lstm` = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=3,
+batch_first=True, dropout=0.25) and `fc` = nn.Linear(6, 2)) saved with
+torch.save, so that the exporter reads batch_first and dropout from the
+nn.LSTM itself:
+
+  interop_pytorch_bidir_proj.safetensors        F32, every step
+  interop_pytorch_bidir_proj_plain.safetensors  its state_dict, --plain:
+                                                bidirectional and proj_size
+                                                inferred from the tensors
+  interop_pytorch_bidir_proj.json               seq_len, batch,
+      x [B][T][I] (batch-first), y [B][T][O], h_n [L*2][B][3],
+      c_n [L*2][B][5]: PyTorch's eval-mode outputs (no dropout)
 """
 
 import json
@@ -44,6 +58,7 @@ import export_pytorch  # noqa: E402
 OUT_DIR = os.path.join(TOOLS, "..", "tests", "data")
 INPUT_SIZE, HIDDEN_SIZE, NUM_LAYERS, OUTPUT_SIZE = 3, 5, 2, 2
 SEQ_LEN, BATCH = 6, 3
+PROJ_SIZE, DROPOUT = 3, 0.25
 # float32 bit patterns halfway between two bfloat16s: 0x3F808000 rounds
 # down to 0x3F80 (even), 0x3F818000 up to 0x3F82, and the negatives alike.
 TIES = [0x3F808000, 0x3F818000, -0x40FE8000, -0x40FF8000]
@@ -106,12 +121,48 @@ def main():
                 ("interop_pytorch_plain", ["--plain"])):
             path = os.path.join(OUT_DIR, name + ".safetensors")
             export_pytorch.main([saved, path] + prefixes + flags)
-    path = os.path.join(OUT_DIR, "interop_pytorch.json")
+    write_json("interop_pytorch.json", expected)
+    write_options_fixtures()
+    return 0
+
+
+def write_json(name, value):
+    path = os.path.join(OUT_DIR, name)
     with open(path, "w") as f:
-        json.dump(expected, f, separators=(",", ":"))
+        json.dump(value, f, separators=(",", ":"))
         f.write("\n")
     print("%s: %d bytes" % (os.path.relpath(path), os.path.getsize(path)))
-    return 0
+
+
+def write_options_fixtures():
+    """The bidirectional, projected, batch-first module with dropout."""
+    torch.manual_seed(11)
+    module = torch.nn.ModuleDict({
+        "lstm": torch.nn.LSTM(INPUT_SIZE, HIDDEN_SIZE, NUM_LAYERS,
+                              bidirectional=True, proj_size=PROJ_SIZE,
+                              batch_first=True, dropout=DROPOUT),
+        "fc": torch.nn.Linear(2 * PROJ_SIZE, OUTPUT_SIZE),
+    })
+    module.eval()  # dropout acts in training only, in lstmkit too
+    x = torch.randn(BATCH, SEQ_LEN, INPUT_SIZE)
+    with torch.no_grad():
+        seq, (h_n, c_n) = module["lstm"](x)
+        y = module["fc"](seq)
+    expected = {"seq_len": SEQ_LEN, "batch": BATCH, "x": flat(x),
+                "y": flat(y), "h_n": flat(h_n), "c_n": flat(c_n)}
+    with tempfile.TemporaryDirectory() as directory:
+        whole = os.path.join(directory, "module.pt")
+        torch.save(module, whole)
+        export_pytorch.main(
+            [whole, os.path.join(OUT_DIR,
+                                 "interop_pytorch_bidir_proj.safetensors")])
+        state_dict = os.path.join(directory, "state_dict.pt")
+        torch.save(module.state_dict(), state_dict)
+        export_pytorch.main(
+            [state_dict, os.path.join(
+                OUT_DIR, "interop_pytorch_bidir_proj_plain.safetensors"),
+             "--plain"])
+    write_json("interop_pytorch_bidir_proj.json", expected)
 
 
 if __name__ == "__main__":

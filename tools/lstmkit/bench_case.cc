@@ -12,13 +12,24 @@ void RequireAtLeast(int value, int least, const char* flag) {
   }
 }
 
-// Forward FLOPs of one time step over the whole stack: each layer's two
-// matrix products, 2 * B * 4H * (I_k + H).
+// P: the width of one direction's h.
+int StateWidth(const BenchCase& c) {
+  return c.proj_size > 0 ? c.proj_size : c.hidden_size;
+}
+
+// Forward FLOPs of one time step over the whole stack: in each layer and
+// direction the two gate products, 2 * B * 4H * (I_k + P), and with a
+// projection 2 * B * P * H more.
 double ForwardStepFlops(const BenchCase& c) {
+  const double directions = c.bidirectional ? 2 : 1;
+  const double p = StateWidth(c);
+  const double projection =
+      c.proj_size > 0 ? 2.0 * c.batch * p * c.hidden_size : 0.0;
   double flops = 0;
   for (int layer = 0; layer < c.layers; ++layer) {
-    const double in = layer == 0 ? c.input_size : c.hidden_size;
-    flops += 2.0 * c.batch * 4.0 * c.hidden_size * (in + c.hidden_size);
+    const double in = layer == 0 ? c.input_size : OutputWidth(c);
+    flops += directions *
+             (2.0 * c.batch * 4.0 * c.hidden_size * (in + p) + projection);
   }
   return flops;
 }
@@ -67,11 +78,27 @@ void Validate(const BenchCase& c) {
         "sequence), got --batch " +
         std::to_string(c.batch));
   }
+  if (c.mode == BenchMode::kStep && c.bidirectional) {
+    throw UsageError(
+        "--mode step cannot run --bidirectional: a stream steps forward "
+        "one time step at a time, and the reverse direction needs the "
+        "whole sequence first (use --mode infer)");
+  }
+  RequireAtLeast(c.proj_size, 0, "--proj");
+  if (c.proj_size >= c.hidden_size) {
+    throw UsageError(
+        "--proj must be less than --hidden = " + std::to_string(c.hidden_size) +
+        " (0 = no projection), got " + std::to_string(c.proj_size));
+  }
   if (c.dtype != "f32" && c.dtype != "bf16") {
     throw UsageError("--dtype must be f32 or bf16, got '" + c.dtype + "'");
   }
   SequenceElements(c, c.input_size);
-  SequenceElements(c, c.hidden_size);
+  SequenceElements(c, OutputWidth(c));
+}
+
+int OutputWidth(const BenchCase& c) {
+  return (c.bidirectional ? 2 : 1) * StateWidth(c);
 }
 
 double SampleFlops(const BenchCase& c) {

@@ -34,10 +34,16 @@ struct BenchCase {
   int batch = 1;        // B
   int seq_len = 1;      // T
   int input_size = 1;   // I, the width of layer 0's input
-  int hidden_size = 1;  // H; layers above 0 map H to H
-  int layers = 1;       // L
-  int threads = 1;      // 0 = every core the runner may use
-  int repeat = 10;      // timed repetitions after the warm-up
+  int hidden_size = 1;  // H, units per layer and direction
+  int layers = 1;       // L; layers above 0 read the layer below's D * P
+  // D = 2: each layer also runs the sequence backwards and the outputs are
+  // concatenated (not in step mode: a stream runs forward only).
+  bool bidirectional = false;
+  // P > 0, less than H: h is projected to P values (LSTMP); 0 = none, and
+  // P stands for H below.
+  int proj_size = 0;
+  int threads = 1;  // 0 = every core the runner may use
+  int repeat = 10;  // timed repetitions after the warm-up
   std::string dtype = "f32";
   uint64_t seed = 1;
 };
@@ -50,13 +56,19 @@ inline constexpr int kWarmupRepetitions = 1;
 inline constexpr float kTrainLearningRate = 0.01f;
 
 // Throws UsageError naming the flag when a field is out of range. Batch must
-// be 1 in step mode: a stream carries one sequence.
+// be 1 in step mode, which cannot be bidirectional: a stream carries one
+// sequence, forward.
 void Validate(const BenchCase& bench_case);
+
+// D * P: the width of a layer's output, and of what infer and train
+// produce per step and sequence.
+int OutputWidth(const BenchCase& bench_case);
 
 // Floating-point operations of one timed sample: one step (step mode), one
 // forward (infer) or one forward + backward (train, counted as three times
-// the forward, the usual convention). Only the matrix products are counted;
-// the gate tail and the SGD update are a few percent at most.
+// the forward, the usual convention). Only the matrix products are counted
+// (with a projection, its product too); the gate tail and the SGD update
+// are a few percent at most.
 double SampleFlops(const BenchCase& bench_case);
 
 // Elements of [T][B][width], checked for overflow (throws UsageError).

@@ -5,7 +5,8 @@ namespace {
 
 constexpr char kModesFooter[] = R"(Modes:
   step   T single steps of one stream that carries its state (--batch must be
-         1); times are per step, and the JSON adds p50_us and p99_us.
+         1, and streams are unidirectional: no --bidirectional); times are
+         per step, and the JSON adds p50_us and p99_us.
   infer  one forward over [T][B][I], no head; times are per forward.
   train  one forward, backward through time and SGD step (learning rate
          0.01); times are per iteration. The loss's gradient is elementwise
@@ -29,6 +30,12 @@ void AddBenchFlags(CLI::App* app, BenchFlags* flags) {
   app->add_option("--layers", c.layers, "L, stacked layers")->required();
   app->add_option("--threads", c.threads, "threads to use, 0 = all cores")
       ->required();
+  app->add_flag("--bidirectional", c.bidirectional,
+                "each layer also runs backwards (outputs concatenated); not "
+                "with --mode step");
+  app->add_option("--proj", c.proj_size,
+                  "P: project h to P < H values (LSTMP); 0 = no projection")
+      ->capture_default_str();
   app->add_option("--repeat", c.repeat, "timed repetitions")
       ->capture_default_str();
   app->add_option("--dtype", c.dtype, "weight and activation type")

@@ -17,8 +17,8 @@ struct BenchFlags {
 };
 
 // Adds --mode --batch --seq --input --hidden --layers --threads (required)
-// and --repeat --dtype --seed (optional) to `app`, and a footer that says
-// what each mode times.
+// and --bidirectional --proj --repeat --dtype --seed (optional) to `app`,
+// and a footer that says what each mode times.
 void AddBenchFlags(CLI::App* app, BenchFlags* flags);
 
 // The parsed case, validated; throws UsageError naming the bad flag.

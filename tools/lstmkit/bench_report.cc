@@ -47,6 +47,8 @@ nlohmann::ordered_json BenchReport(const std::string& impl, const BenchCase& c,
   report["input"] = c.input_size;
   report["hidden"] = c.hidden_size;
   report["layers"] = c.layers;
+  report["bidirectional"] = c.bidirectional;
+  report["proj"] = c.proj_size;
   report["threads"] = c.threads;
   report["repeat"] = c.repeat;
   report["dtype"] = c.dtype;

@@ -191,6 +191,10 @@ Command AddTrainCharLmCommand(CLI::App* train) {
                   "time (the state carries on across chunks)")
       ->capture_default_str();
   AddTrainingFlags(app, &flags->training);
+  RefuseBidirectionalFlag(
+      app,
+      "`lstmkit generate` feeds a character model one character at a "
+      "time through a stream, and streams run forward only");
   app->footer(kTrainFooter);
   return {app, [flags](CommandIo& io) { return RunTrainCharLm(*flags, io); }};
 }
@@ -232,8 +236,9 @@ int EvalCharLm(const TaskModel& model, const UseFlags& flags, CommandIo& io) {
   const std::u32string text = ReadUtf8File(flags.data_path);
   const std::vector<int32_t> ids =
       EncodeText(text, vocabulary, flags.data_path);
-  const size_t count =
-      static_cast<size_t>(std::llround(ids.size() * flags.tail));
+  // Truncated as training truncates its held-out count, so that --tail
+  // matching --validation measures the same characters.
+  const size_t count = static_cast<size_t>(ids.size() * flags.tail);
   if (count < 2) {
     throw std::runtime_error(flags.data_path +
                              ": too little text to measure (fewer than 2 "

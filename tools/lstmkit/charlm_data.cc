@@ -77,9 +77,14 @@ double BitsPerCharacter(const Model& model, const std::vector<int32_t>& ids) {
   const int stream_length = static_cast<int>(ids.size() - 1) / streams;
   const int vocabulary = model.config().input_size;
   const ModelConfig& config = model.config();
+  // h has P values per layer and stream (proj_size, or H), c has H.
   const size_t state_size =
       static_cast<size_t>(config.num_layers) * streams * config.hidden_size;
-  std::vector<float> h(state_size, 0.0f), c(state_size, 0.0f), x;
+  const size_t h_size =
+      config.proj_size > 0
+          ? static_cast<size_t>(config.num_layers) * streams * config.proj_size
+          : state_size;
+  std::vector<float> h(h_size, 0.0f), c(state_size, 0.0f), x;
   double nats = 0;
   long long count = 0;
   Output out;

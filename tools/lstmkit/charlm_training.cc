@@ -76,12 +76,15 @@ void Resume(Model* model, Optimizer* optimizer, const CharLmJob& job,
         "rerun that command with --resume, or start afresh without it");
   }
   const Model saved = LoadModelFromBuffer(checkpoint.model_file);
+  const ModelConfig& a = saved.config();
+  const ModelConfig& b = model->config();
   if (saved.parameters().size() != model->parameters().size() ||
+      a.proj_size != b.proj_size || a.dropout != b.dropout ||
       checkpoint.h.size() != run->h.size() ||
       checkpoint.c.size() != run->c.size()) {
     throw std::runtime_error(path +
                              ": the checkpoint's model does not match "
-                             "--hidden and --layers");
+                             "--hidden, --layers, --proj and --dropout");
   }
   std::copy(saved.parameters().begin(), saved.parameters().end(),
             model->parameters().begin());
@@ -109,6 +112,16 @@ void Resume(Model* model, Optimizer* optimizer, const CharLmJob& job,
   }
 }
 
+// New dropout masks for every update (config.dropout > 0), a function of
+// --seed and the update count only, which the checkpoint restores: a
+// resumed run draws the masks the uninterrupted one would have.
+uint64_t DropoutSeed(uint64_t seed, int64_t step) {
+  uint64_t z = seed ^ static_cast<uint64_t>(step) * 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 // One chunk: forward for the state it ends in, then the gradients from the
 // same start, then the update. Returns the chunk's loss in nats.
 double TrainChunk(Model* model, Optimizer* optimizer, const CharLmJob& job,
@@ -124,6 +137,7 @@ double TrainChunk(Model* model, Optimizer* optimizer, const CharLmJob& job,
   input.x = x;
   input.h0 = run->h;
   input.c0 = run->c;
+  input.dropout_seed = DropoutSeed(flags.seed, optimizer->steps());
   Output out = model->Forward(input);
   Target target;
   target.labels = labels;
@@ -153,10 +167,15 @@ TrainingOutcome TrainCharLm(Model* model, const CharLmJob& job,
   const bool has_validation = job.validation->size() > 1;
   Optimizer optimizer(OptimizerFromFlags(flags));
   const ModelConfig& config = model->config();
+  // h has P values per layer and stream (proj_size, or H), c has H.
   const size_t state_size =
       static_cast<size_t>(config.num_layers) * flags.batch * config.hidden_size;
+  const size_t h_size = config.proj_size > 0
+                            ? static_cast<size_t>(config.num_layers) *
+                                  flags.batch * config.proj_size
+                            : state_size;
   CharLmRun run;
-  run.h.assign(state_size, 0.0f);
+  run.h.assign(h_size, 0.0f);
   run.c.assign(state_size, 0.0f);
   if (flags.resume) Resume(model, &optimizer, job, flags, &run);
 

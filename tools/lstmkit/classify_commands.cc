@@ -208,6 +208,7 @@ Command AddTrainClassifyCommand(CLI::App* train) {
   app->add_option("--header", flags->header, "auto, yes or no")
       ->capture_default_str();
   AddTrainingFlags(app, &flags->training);
+  AddBidirectionalFlag(app, &flags->training);
   app->footer(kTrainFooter);
   return {app, [flags](CommandIo& io) { return RunTrainClassify(*flags, io); }};
 }

@@ -228,6 +228,7 @@ Command AddTrainForecastCommand(CLI::App* train) {
                 "feed absolute levels instead of levels relative to the "
                 "window's last value");
   AddTrainingFlags(app, &flags->training);
+  AddBidirectionalFlag(app, &flags->training);
   app->footer(kTrainFooter);
   return {app, [flags](CommandIo& io) { return RunTrainForecast(*flags, io); }};
 }

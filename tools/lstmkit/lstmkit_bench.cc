@@ -25,6 +25,8 @@ Model BuildModel(const BenchCase& c) {
   config.input_size = c.input_size;
   config.hidden_size = c.hidden_size;
   config.num_layers = c.layers;
+  config.bidirectional = c.bidirectional;
+  config.proj_size = c.proj_size;
   Model model(config, InitOptions{c.seed});
   model.set_threads(c.threads);
   return model;
@@ -43,7 +45,9 @@ BenchResult RunStep(const BenchCase& c) {
   const Model model = BuildModel(c);
   const std::vector<float> x =
       PatternInput(SequenceElements(c, c.input_size), InputSeed(c));
-  std::vector<float> y(SequenceElements(c, c.hidden_size));
+  // Validate() refused --bidirectional here: y_t is one direction's P.
+  const int width = OutputWidth(c);
+  std::vector<float> y(SequenceElements(c, width));
   Stream stream(model);
   BenchResult result;
   for (int rep = 0; rep < kWarmupRepetitions + c.repeat; ++rep) {
@@ -52,8 +56,7 @@ BenchResult RunStep(const BenchCase& c) {
     for (int t = 0; t < c.seq_len; ++t) {
       const Span<const float> x_t(x.data() + size_t{1} * t * c.input_size,
                                   c.input_size);
-      const Span<float> y_t(y.data() + size_t{1} * t * c.hidden_size,
-                            c.hidden_size);
+      const Span<float> y_t(y.data() + size_t{1} * t * width, width);
       const Clock::time_point start = Clock::now();
       stream.Step(x_t, y_t);
       if (timed) result.samples_ms.push_back(MillisecondsSince(start));
@@ -88,7 +91,7 @@ BenchResult RunTrain(const BenchCase& c) {
   Model model = BuildModel(c);
   const std::vector<float> x =
       PatternInput(SequenceElements(c, c.input_size), InputSeed(c));
-  const std::vector<float> zeros(SequenceElements(c, c.hidden_size), 0.0f);
+  const std::vector<float> zeros(SequenceElements(c, OutputWidth(c)), 0.0f);
   const Input input{c.seq_len, c.batch, x, {}, {}, {}};
   Target target;
   target.values = zeros;

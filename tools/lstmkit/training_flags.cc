@@ -28,6 +28,16 @@ void AddTrainingFlags(CLI::App* app, TrainingFlags* f) {
   app->add_option("--layers", f->layers, "stacked LSTM layers")
       ->capture_default_str()
       ->group(group);
+  app->add_option("--proj", f->proj,
+                  "project each layer's h to this many values (LSTMP, as "
+                  "nn.LSTM's proj_size; less than --hidden); 0 = none")
+      ->capture_default_str()
+      ->group(group);
+  app->add_option("--dropout", f->dropout,
+                  "dropout probability on the inputs of layers 2 and up, in "
+                  "training only (needs --layers 2 or more)")
+      ->capture_default_str()
+      ->group(group);
   app->add_option("--epochs", f->epochs, "most passes over the training data")
       ->capture_default_str()
       ->group(group);
@@ -62,7 +72,8 @@ void AddTrainingFlags(CLI::App* app, TrainingFlags* f) {
   app->add_option("--threads", f->threads, "threads to use; 0 = all cores")
       ->capture_default_str()
       ->group(group);
-  app->add_option("--seed", f->seed, "seed of the weights and the shuffling")
+  app->add_option("--seed", f->seed,
+                  "seed of the weights, the shuffling and the dropout masks")
       ->capture_default_str()
       ->group(group);
   const char* run = "Checkpoints and output";
@@ -84,9 +95,41 @@ void AddTrainingFlags(CLI::App* app, TrainingFlags* f) {
   app->add_option("--interrupt-after", f->interrupt_after_batches)->group("");
 }
 
+void AddBidirectionalFlag(CLI::App* app, TrainingFlags* f) {
+  app->add_flag("--bidirectional", f->bidirectional,
+                "each layer also reads the sequence backwards; the two "
+                "directions' outputs are concatenated")
+      ->group("Model and training");
+}
+
+void RefuseBidirectionalFlag(CLI::App* app, const std::string& reason) {
+  // A ParseError, so that the message reads like CLI11's own.
+  app->add_flag_callback(
+         "--bidirectional",
+         [reason] { throw CLI::ValidationError("--bidirectional", reason); },
+         "not available: " + reason)
+      ->group("Model and training");
+}
+
 void ValidateTrainingFlags(TrainingFlags* f) {
   RequireAtLeast(f->hidden, 1, "--hidden");
   RequireAtLeast(f->layers, 1, "--layers");
+  RequireAtLeast(f->proj, 0, "--proj");
+  if (f->proj >= f->hidden) {
+    throw UsageError(
+        "--proj must be less than --hidden = " + std::to_string(f->hidden) +
+        " (0 = no projection), got " + std::to_string(f->proj));
+  }
+  if (!(f->dropout >= 0 && f->dropout < 1)) {
+    throw UsageError("--dropout must be in [0, 1), got " +
+                     CLI::detail::to_string(f->dropout));
+  }
+  if (f->dropout > 0 && f->layers < 2) {
+    throw UsageError(
+        "--dropout acts between stacked layers and needs --layers 2 or "
+        "more, got --layers " +
+        std::to_string(f->layers));
+  }
   RequireAtLeast(f->epochs, 1, "--epochs");
   RequireAtLeast(f->batch, 1, "--batch");
   if (!(f->learning_rate > 0) || !std::isfinite(f->learning_rate)) {
@@ -124,6 +167,9 @@ ModelConfig ModelConfigFromFlags(const TrainingFlags& f, int input_size,
   config.input_size = input_size;
   config.hidden_size = f.hidden;
   config.num_layers = f.layers;
+  config.bidirectional = f.bidirectional;
+  config.proj_size = f.proj;
+  config.dropout = f.dropout;
   config.output_size = output_size;
   config.output_activation = activation;
   config.output_steps = steps;

@@ -15,6 +15,11 @@ struct TrainingFlags {
   std::string model_path;  // --model, where the trained model goes
   int hidden = 64;
   int layers = 1;
+  // nn.LSTM's options: both directions (not for tasks that stream), h
+  // projected to `proj` values (0 = none), dropout between layers.
+  bool bidirectional = false;
+  int proj = 0;
+  float dropout = 0.0f;
   int epochs = 100;
   int batch = 32;
   float learning_rate = 0.01f;
@@ -38,6 +43,12 @@ struct TrainingFlags {
 // Adds the shared flags to a `train <task>` subcommand. The values already
 // in *flags are the task's defaults, which --help shows.
 void AddTrainingFlags(CLI::App* app, TrainingFlags* flags);
+
+// Adds --bidirectional, for tasks whose models read whole sequences.
+void AddBidirectionalFlag(CLI::App* app, TrainingFlags* flags);
+// For tasks that run their model as a stream (one step at a time, forward
+// only): --bidirectional is listed in --help with `reason` and refused.
+void RefuseBidirectionalFlag(CLI::App* app, const std::string& reason);
 
 // Checks ranges and names the flag of the first one that is out of range
 // (UsageError), and fills in the checkpoint path.

@@ -1,10 +1,12 @@
 # Runs a bench runner (lstmkit bench, bench/onednn_runner) on one tiny case
 # at --threads 1 and 2 and checks the JSON line of the contract: every field
 # there with the right kind of value, and, with SAME_CHECKSUM=ON, the same
-# checksum at both thread counts.
+# checksum at both thread counts. BIDIRECTIONAL=ON adds --bidirectional and
+# PROJ=P adds --proj P; the JSON must echo both.
 #
 #   cmake -DRUNNER="prog;args" -DMODE=step|infer|train -DIMPL=name
-#         [-DSAME_CHECKSUM=ON] -P check_bench_json.cmake
+#         [-DSAME_CHECKSUM=ON] [-DBIDIRECTIONAL=ON] [-DPROJ=P]
+#         -P check_bench_json.cmake
 cmake_minimum_required(VERSION 3.20)
 
 foreach(required RUNNER MODE IMPL)
@@ -19,6 +21,17 @@ else()
   set(batch 3)
 endif()
 
+set(options)
+if(BIDIRECTIONAL)
+  list(APPEND options --bidirectional)
+else()
+  set(BIDIRECTIONAL OFF)
+endif()
+if(NOT DEFINED PROJ)
+  set(PROJ 0)
+endif()
+list(APPEND options --proj ${PROJ})
+
 function(require_number json field)
   string(JSON value ERROR_VARIABLE missing GET "${json}" ${field})
   if(missing)
@@ -32,7 +45,7 @@ endfunction()
 function(run_case threads out_checksum)
   execute_process(
     COMMAND ${RUNNER} --mode ${MODE} --batch ${batch} --seq 5 --input 4
-            --hidden 7 --layers 2 --threads ${threads} --repeat 3
+            --hidden 7 --layers 2 --threads ${threads} --repeat 3 ${options}
     OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE status)
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "exit ${status}: ${err}")
@@ -49,6 +62,13 @@ function(run_case threads out_checksum)
   foreach(field median_ms min_ms max_ms gflops)
     require_number("${json}" ${field})
   endforeach()
+  # string(JSON) gives a JSON boolean as ON or OFF.
+  string(JSON bidirectional GET "${json}" bidirectional)
+  string(JSON proj GET "${json}" proj)
+  if(NOT bidirectional STREQUAL BIDIRECTIONAL OR NOT proj EQUAL PROJ)
+    message(FATAL_ERROR "bidirectional/proj are ${bidirectional}/${proj}, "
+                        "expected ${BIDIRECTIONAL}/${PROJ}: ${json}")
+  endif()
   string(JSON has_p50 ERROR_VARIABLE no_p50 GET "${json}" p50_us)
   if(MODE STREQUAL "step")
     require_number("${json}" p50_us)
@@ -69,4 +89,5 @@ if(SAME_CHECKSUM AND NOT one_thread STREQUAL two_threads)
   message(FATAL_ERROR
     "checksum at 1 thread ${one_thread}, at 2 threads ${two_threads}")
 endif()
-message(STATUS "${IMPL} ${MODE}: contract kept, checksum ${one_thread}")
+message(STATUS "${IMPL} ${MODE} ${options}: contract kept, checksum "
+               "${one_thread}")

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_case.h"
 #include "checksum.h"
 #include "cli.h"
 #include "sample_stats.h"
@@ -106,6 +107,55 @@ TEST_P(BenchContract, ChecksumFollowsTheSeed) {
 INSTANTIATE_TEST_SUITE_P(Modes, BenchContract,
                          ::testing::Values("step", "infer", "train"));
 
+// The nn.LSTM options: a projection in every mode, both directions where
+// a whole sequence runs. The JSON echoes them, the checksum still does not
+// depend on the thread count, and it differs from the plain model's, so
+// the options reach the model.
+TEST_P(BenchContract, OptionsAreRunAndReported) {
+  const std::string mode = GetParam();
+  std::vector<std::string> args = TinyCase(mode, 1);
+  args.insert(args.end(), {"--proj", "3"});
+  if (mode != "step") args.push_back("--bidirectional");
+  const json report = BenchJson(args);
+  EXPECT_EQ(report.at("proj"), 3);
+  EXPECT_EQ(report.at("bidirectional"), mode != "step");
+  EXPECT_GT(report.at("gflops").get<double>(), 0);
+  const std::string checksum = report.at("checksum");
+  EXPECT_NE(checksum, BenchJson(TinyCase(mode, 1)).at("checksum"));
+  args.at(14) = "2";  // --threads
+  EXPECT_EQ(BenchJson(args).at("checksum"), checksum);
+  const json plain = BenchJson(TinyCase(mode, 1));
+  EXPECT_EQ(plain.at("proj"), 0);
+  EXPECT_EQ(plain.at("bidirectional"), false);
+}
+
+// Matrix-product FLOPs with the options, counted by hand for I = 4, H = 7,
+// P = 3, L = 2, B = 3, T = 5: per direction and step, layer 0 does
+// 2 * 3 * 28 * (4 + 3) = 1176 and layer 1 (reading D * P = 6 values)
+// 2 * 3 * 28 * (6 + 3) = 1512, each plus the projection's 2 * 3 * 3 * 7 =
+// 126: 2 * (1176 + 126 + 1512 + 126) = 5880 per step.
+TEST(BenchFlops, CountTheDirectionsAndTheProjection) {
+  BenchCase c;
+  c.mode = BenchMode::kInfer;
+  c.batch = 3;
+  c.seq_len = 5;
+  c.input_size = 4;
+  c.hidden_size = 7;
+  c.layers = 2;
+  c.bidirectional = true;
+  c.proj_size = 3;
+  EXPECT_EQ(SampleFlops(c), 5 * 5880.0);
+  EXPECT_EQ(OutputWidth(c), 6);
+  c.mode = BenchMode::kTrain;
+  EXPECT_EQ(SampleFlops(c), 3 * 5 * 5880.0);
+  // Without the options: 2 * 3 * 28 * (4 + 7) + 2 * 3 * 28 * (7 + 7).
+  c.mode = BenchMode::kInfer;
+  c.bidirectional = false;
+  c.proj_size = 0;
+  EXPECT_EQ(SampleFlops(c), 5 * (1848.0 + 2352.0));
+  EXPECT_EQ(OutputWidth(c), 7);
+}
+
 // Outputs are recomputed from the same start at every repetition.
 TEST(BenchOutputs, ChecksumDoesNotDependOnRepeat) {
   for (const std::string mode : {"step", "infer"}) {
@@ -168,6 +218,14 @@ INSTANTIATE_TEST_SUITE_P(
                  "--batch"},
         BadFlags{"StepWithBatch2", With(TinyCase("step", 1), 4, "2"),
                  "--batch 1"},
+        BadFlags{"StepBidirectional",
+                 Plus(TinyCase("step", 1), {"--bidirectional"}),
+                 "--mode step cannot run --bidirectional"},
+        BadFlags{"ProjNotBelowHidden",
+                 Plus(TinyCase("infer", 1), {"--proj", "7"}),
+                 "--proj must be less than --hidden = 7"},
+        BadFlags{"NegativeProj", Plus(TinyCase("train", 1), {"--proj", "-1"}),
+                 "--proj"},
         BadFlags{"NegativeThreads", With(TinyCase("infer", 1), 14, "-1"),
                  "--threads"},
         BadFlags{"NoHidden", Without(TinyCase("infer", 1), "--hidden"),
@@ -191,6 +249,9 @@ TEST(Help, ExplainsTheModes) {
   EXPECT_EQ(run.exit_status, 0);
   EXPECT_NE(run.out.find("--batch must be"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("mean squared error"), std::string::npos);
+  EXPECT_NE(run.out.find("--bidirectional"), std::string::npos);
+  EXPECT_NE(run.out.find("--proj"), std::string::npos);
+  EXPECT_NE(run.out.find("streams are unidirectional"), std::string::npos);
 }
 
 TEST(Info, JsonDescribesTheMachine) {
