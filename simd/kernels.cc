@@ -1,13 +1,11 @@
-// Compiles the kernels once per Highway target and exports one table of
-// function pointers per target.
+// Exports one table of kernel function pointers per Highway target; the
+// kernels themselves compile in gemm_kernels.cc and lstm_kernels.cc.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
-// The kernels must come after foreach_target.h, which re-includes this file
-// once per target.
-#include "gemm-inl.h"  // NOLINT(build/include_order)
-#include "lstm-inl.h"  // NOLINT(build/include_order)
+// After foreach_target.h, which re-includes this file once per target.
+#include "kernel_parts-inl.h"  // NOLINT(build/include_order)
 
 HWY_BEFORE_NAMESPACE();
 namespace lstmkit::kernels::HWY_NAMESPACE {
@@ -17,15 +15,10 @@ const KernelTable* GetKernelTable() {
     KernelTable t;
     t.name = hwy::TargetName(HWY_TARGET);
     t.target = HWY_TARGET;
-    t.lanes = static_cast<int>(hn::Lanes(hn::ScalableTag<float>()));
-    t.gemm_packed = &GemmPacked;
-    t.gemm = &Gemm;
-    t.gemv_packed = &GemvPacked;
-    t.gemv_packed_bf16 = &GemvPackedBF16;
-    t.lstm_step = &LstmStep;
-    t.lstm_cell_backward = &LstmCellBackward;
-    t.sigmoid = &SigmoidArray;
-    t.tanh = &TanhArray;
+    t.lanes = static_cast<int>(
+        hwy::HWY_NAMESPACE::Lanes(hwy::HWY_NAMESPACE::ScalableTag<float>()));
+    FillGemmKernels(&t);
+    FillLstmKernels(&t);
     return t;
   }();
   return &table;

@@ -60,23 +60,51 @@ inline const uint16_t* WeightPanel<uint16_t>(const LstmStepArgs& args,
   return args.w_hh_bf16->panel(panel);
 }
 
+// The gate tail of one batch row of one panel, from the pre-activations in
+// `gates`: c = f * c_prev + i * g and h = o * tanh(c). It is apart from the
+// tile so that the activations compile once per target, not once per tile
+// shape; the pre-activations it reads were just written and are in L1.
+HWY_NOINLINE void LstmGateTail(const LstmStepArgs& args, float* gates, int row,
+                               size_t unit) {
+  using D = hn::ScalableTag<float>;
+  using Vec = hn::Vec<D>;
+  const D d;
+  const size_t lanes = hn::Lanes(d);
+  const size_t hidden = args.hidden;
+  const size_t units = std::min(lanes, hidden - unit);
+  const size_t h_stride = args.h_stride > 0 ? args.h_stride : hidden;
+  const Vec i = VecSigmoid(d, hn::LoadU(d, gates));
+  const Vec f = VecSigmoid(d, hn::LoadU(d, gates + lanes));
+  const Vec g = VecTanh(d, hn::LoadU(d, gates + 2 * lanes));
+  const Vec o = VecSigmoid(d, hn::LoadU(d, gates + 3 * lanes));
+  const size_t state = static_cast<size_t>(row) * hidden + unit;
+  const Vec c_prev = LoadPartial(d, args.c_prev.row(row) + unit, units);
+  const Vec c = hn::MulAdd(f, c_prev, hn::Mul(i, g));
+  const Vec tanh_c = VecTanh(d, c);
+  StorePartial(c, d, args.c + state, units);
+  StorePartial(hn::Mul(o, tanh_c), d, args.h + row * h_stride + unit, units);
+  if (args.tanh_c != nullptr)
+    StorePartial(tanh_c, d, args.tanh_c + state, units);
+  if (args.store_gates) {
+    hn::StoreU(i, d, gates);
+    hn::StoreU(f, d, gates + lanes);
+    hn::StoreU(g, d, gates + 2 * lanes);
+    hn::StoreU(o, d, gates + 3 * lanes);
+  }
+}
+
 // MR batch rows of one panel: the recurrent GEMM adds h_prev W_hh^T to the
 // pre-activations, V gate vectors at a time (all four when the registers
-// allow, else i, f then g, o, the first pair parked in the gate rows, which
-// stay in L1), then c = f * c_prev + i * g and h = o * tanh(c) from the
-// registers.
+// allow, else i, f then g, o), each pass's sums stored back to the gate
+// rows, which stay in L1; then the gate tail of each row.
 template <size_t MR, size_t V, typename TW>
 HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
   using D = hn::ScalableTag<float>;
   using Vec = hn::Vec<D>;
   const D d;
   const size_t lanes = hn::Lanes(d);
-  const size_t hidden = args.hidden;
   const size_t depth = args.w_hh->k;
   const size_t panel_floats = kPanelVectors * lanes;
-  const size_t unit = panel * lanes;
-  const size_t units = std::min(lanes, hidden - unit);
-  const size_t h_stride = args.h_stride > 0 ? args.h_stride : hidden;
   float* gates = args.gates + static_cast<size_t>(row) * args.gate_stride +
                  panel * panel_floats;
   const float* h_prev[MR];
@@ -107,8 +135,9 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
       }
       w += panel_floats;
     }
-    if (q0 + V == kPanelVectors) break;
+#pragma GCC unroll 8
     for (size_t r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
       for (size_t v = 0; v < V; ++v) {
         hn::StoreU(acc[r][v], d,
                    gates + r * args.gate_stride + (q0 + v) * lanes);
@@ -116,33 +145,8 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
     }
   }
   for (size_t r = 0; r < MR; ++r) {
-    float* out = gates + r * args.gate_stride;
-    // Gate q's pre-activation: in registers for the last pass, else parked.
-    auto pre = [&](size_t q) {
-      return q >= kPanelVectors - V ? acc[r][q - (kPanelVectors - V)]
-                                    : hn::LoadU(d, out + q * lanes);
-    };
-    const Vec i = VecSigmoid(d, pre(0));
-    const Vec f = VecSigmoid(d, pre(1));
-    const Vec g = VecTanh(d, pre(2));
-    const Vec o = VecSigmoid(d, pre(3));
-    const size_t state = (row + r) * hidden + unit;
-    const Vec c_prev = LoadPartial(
-        d, args.c_prev.row(row + static_cast<int>(r)) + unit, units);
-    const Vec c = hn::MulAdd(f, c_prev, hn::Mul(i, g));
-    const Vec tanh_c = VecTanh(d, c);
-    StorePartial(c, d, args.c + state, units);
-    StorePartial(hn::Mul(o, tanh_c), d, args.h + (row + r) * h_stride + unit,
-                 units);
-    if (args.tanh_c != nullptr) {
-      StorePartial(tanh_c, d, args.tanh_c + state, units);
-    }
-    if (args.store_gates) {
-      hn::StoreU(i, d, out);
-      hn::StoreU(f, d, out + lanes);
-      hn::StoreU(g, d, out + 2 * lanes);
-      hn::StoreU(o, d, out + 3 * lanes);
-    }
+    LstmGateTail(args, gates + r * args.gate_stride, row + static_cast<int>(r),
+                 panel * lanes);
   }
 }
 
