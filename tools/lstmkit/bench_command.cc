@@ -17,7 +17,8 @@ Command AddBenchCommand(CLI::App* parent) {
   AddBenchFlags(app, flags.get());
   app->footer(app->get_footer() +
               "\n\nlstmkit trains against the mean squared error with zero "
-              "targets; --dtype must be f32.\n");
+              "targets. --dtype bf16 rounds the weight matrices to bfloat16 "
+              "(biases, activations and sums stay f32).\n");
   return {app, [flags](CommandIo& io) {
             const BenchCase bench_case = ParsedBenchCase(*flags);
             const BenchResult result = RunLstmkitBench(bench_case);

@@ -38,7 +38,7 @@ void AddBenchFlags(CLI::App* app, BenchFlags* flags) {
       ->capture_default_str();
   app->add_option("--repeat", c.repeat, "timed repetitions")
       ->capture_default_str();
-  app->add_option("--dtype", c.dtype, "weight and activation type")
+  app->add_option("--dtype", c.dtype, "weight type: f32 or bf16")
       ->capture_default_str();
   app->add_option("--seed", c.seed, "seed of the weights and inputs")
       ->capture_default_str();
