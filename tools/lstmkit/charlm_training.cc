@@ -248,7 +248,8 @@ TrainingOutcome TrainCharLm(Model* model, const CharLmJob& job,
       stop_early = true;
       note = "no better for " + std::to_string(flags.patience) + " epochs";
     }
-    progress.EpochDone(run.epoch, train_bits, validation_bits, note);
+    progress.EpochDone(run.epoch, train_bits, validation_bits, note,
+                       stop_early || time_up);
     run.chunk = 0;
   }
   std::copy(run.best_parameters.begin(), run.best_parameters.end(),

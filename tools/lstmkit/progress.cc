@@ -73,11 +73,11 @@ void Progress::BatchDone(int epoch, int batches_done, double loss) {
 }
 
 void Progress::EpochDone(int epoch, double train_loss, double validation_loss,
-                         const std::string& note) {
+                         const std::string& note, bool last) {
   const int every = plan_.log_every > 0 ? plan_.log_every
                                         : std::max(1, (plan_.epochs + 19) / 20);
-  const bool shown =
-      terminal_ || epoch == 1 || epoch % every == 0 || epoch == plan_.epochs;
+  const bool shown = terminal_ || last || epoch == 1 || epoch % every == 0 ||
+                     epoch == plan_.epochs;
   if (!shown) return;
   ClearBar();
   const double elapsed = SecondsSince(start_);

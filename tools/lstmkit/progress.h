@@ -28,9 +28,10 @@ class Progress {
   void BatchDone(int epoch, int batches_done, double loss);
   // After each epoch: a line with its losses (NaN validation = none) and
   // `note` (such as "best"), every epoch on a terminal, every few in plain
-  // mode (always the first and the last).
+  // mode (always the first, the last planned, and one after which training
+  // stops: `last`).
   void EpochDone(int epoch, double train_loss, double validation_loss,
-                 const std::string& note);
+                 const std::string& note, bool last = false);
   // A message on its own line (the bar is cleared first).
   void Say(const std::string& line);
 

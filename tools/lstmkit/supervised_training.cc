@@ -148,8 +148,8 @@ TrainingOutcome TrainSupervised(Model* model, const SupervisedJob& job,
       note = "no better for " + std::to_string(flags.patience) + " epochs";
     }
     progress.EpochDone(report.epoch, report.train_loss,
-                       has_validation ? report.validation_loss : kNoValue,
-                       note);
+                       has_validation ? report.validation_loss : kNoValue, note,
+                       stop_early || time_up || interrupt.requested());
   };
   Trainer trainer(model, config);
   trainer_in_use = &trainer;

@@ -1,6 +1,7 @@
 #include "training_flags.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "bench_case.h"
 
@@ -12,6 +13,18 @@ void RequireAtLeast(double value, double least, const char* flag) {
     throw UsageError(std::string(flag) + " must be at least " +
                      CLI::detail::to_string(least) + ", got " +
                      CLI::detail::to_string(value));
+  }
+}
+
+// Hours of training must not end in a model that cannot be saved: the
+// folder of --model (and of the checkpoint) is checked before they start.
+void RequireFolderOf(const std::string& path, const char* flag) {
+  const std::filesystem::path folder =
+      std::filesystem::path(path).parent_path();
+  std::error_code error;
+  if (!folder.empty() && !std::filesystem::is_directory(folder, error)) {
+    throw UsageError(std::string(flag) + " " + path + ": the folder " +
+                     folder.string() + " does not exist");
   }
 }
 
@@ -148,6 +161,8 @@ void ValidateTrainingFlags(TrainingFlags* f) {
   RequireAtLeast(f->threads, 0, "--threads");
   RequireAtLeast(f->log_every, 0, "--log-every");
   if (f->checkpoint_path.empty()) f->checkpoint_path = f->model_path + ".ckpt";
+  RequireFolderOf(f->model_path, "--model");
+  RequireFolderOf(f->checkpoint_path, "--checkpoint");
 }
 
 OptimizerConfig OptimizerFromFlags(const TrainingFlags& f) {

@@ -251,5 +251,20 @@ TEST(ModelOptions, BadValuesNameTheFlag) {
   }
 }
 
+// A model path whose folder is missing is refused before training starts,
+// not after it ends.
+TEST(ModelOptions, MissingModelFolderIsRefusedBeforeTraining) {
+  ScratchDir dir("options_no_folder");
+  const std::string data = dir.Write("sales.csv", MonthlyCsv());
+  const std::string model = dir.Path("missing/sales.lstm");
+  const CliRun run = RunLstmkit(ForecastArgs(data, model));
+  EXPECT_EQ(run.exit_status, kExitUsage);
+  EXPECT_EQ(CountLines(run.err), 1) << run.err;
+  EXPECT_NE(run.err.find("--model " + model + ": the folder"),
+            std::string::npos)
+      << run.err;
+  EXPECT_EQ(run.err.find("epoch"), std::string::npos) << run.err;
+}
+
 }  // namespace
 }  // namespace lstmkit::cli
