@@ -74,6 +74,9 @@ void PrintJson(const MachineInfo& machine, const double* peak_gflops,
                               {"size_bytes", cache.size_bytes},
                               {"shared_by_cpus", cache.shared_by_cpus}});
   }
+  // The same description as the text output: where the tuning came from
+  // and the parameters in effect.
+  info["tuning"] = DescribeTuning();
   if (peak_gflops != nullptr) info["fma_peak_gflops"] = *peak_gflops;
   out << info.dump() << std::endl;
 }

@@ -276,6 +276,8 @@ TEST(Info, JsonDescribesTheMachine) {
             targets.end());
   EXPECT_GE(info.at("usable_threads").get<int>(), 1);
   EXPECT_TRUE(info.at("caches").is_array());
+  EXPECT_NE(info.at("tuning").get<std::string>().find("GEMM over packed"),
+            std::string::npos);
   EXPECT_FALSE(info.contains("fma_peak_gflops"));
 }
 
