@@ -18,7 +18,11 @@ Command AddBenchCommand(CLI::App* parent) {
   app->footer(app->get_footer() +
               "\n\nlstmkit trains against the mean squared error with zero "
               "targets. --dtype bf16 rounds the weight matrices to bfloat16 "
-              "(biases, activations and sums stay f32).\n");
+              "(biases, activations and sums stay f32).\n\nExamples:\n"
+              "  lstmkit bench --mode step --batch 1 --seq 100 --input 256 "
+              "--hidden 256 --layers 1 --threads 1\n"
+              "  lstmkit bench --mode train --batch 64 --seq 100 --input 256 "
+              "--hidden 256 --layers 2 --threads 2 --bidirectional\n");
   return {app, [flags](CommandIo& io) {
             const BenchCase bench_case = ParsedBenchCase(*flags);
             const BenchResult result = RunLstmkitBench(bench_case);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_case.h"
 #include "commands.h"
 #include "fma_peak.h"
 #include "lstmkit/lstmkit.hpp"
@@ -17,7 +18,25 @@ namespace {
 struct InfoFlags {
   bool json = false;
   bool peak = false;
+  std::string file;  // a model file or checkpoint to describe instead
 };
+
+// A file's config, tensors and checksum state. A damaged file (checksum
+// mismatch) is described and then fails the command, so that scripts
+// notice; one that cannot be read at all fails with the loader's message.
+int DescribeFile(const InfoFlags& flags, CommandIo& io) {
+  if (flags.json || flags.peak) {
+    throw UsageError("--json and --peak describe the machine, not a file");
+  }
+  const ModelFileInfo info = InspectModelFile(flags.file);
+  io.out << DescribeModelFile(flags.file);
+  if (info.checksum == ChecksumState::kMismatch) {
+    io.err << "lstmkit info: error: " << flags.file
+           << ": the data do not match the recorded checksum" << std::endl;
+    return kExitFailure;
+  }
+  return kExitOk;
+}
 
 // "L1d", "L1i", "L2": the usual short names.
 std::string CacheName(const CacheInfo& cache) {
@@ -85,12 +104,24 @@ void PrintJson(const MachineInfo& machine, const double* peak_gflops,
 
 Command AddInfoCommand(CLI::App* parent) {
   CLI::App* app = parent->add_subcommand(
-      "info", "Print the CPU, SIMD target, caches, threads and version");
+      "info",
+      "Print the CPU, SIMD target, caches, threads and version, or describe "
+      "a model file");
   auto flags = std::make_shared<InfoFlags>();
   app->add_flag("--json", flags->json, "one JSON object instead of text");
   app->add_flag("--peak", flags->peak,
                 "also measure the f32 FMA peak of one thread (about 0.2 s)");
+  app->add_option("file", flags->file,
+                  "a model file or checkpoint: print its config, tensors and "
+                  "checksum state instead");
+  app->footer(
+      "Examples:\n"
+      "  lstmkit info                  # this machine, and the tuning in "
+      "effect\n"
+      "  lstmkit info --json --peak    # the same as JSON, with the FMA peak\n"
+      "  lstmkit info airline.lstm     # what a model file holds");
   return {app, [flags](CommandIo& io) {
+            if (!flags->file.empty()) return DescribeFile(*flags, io);
             const MachineInfo machine = ReadMachineInfo();
             double peak = 0;
             if (flags->peak) peak = bench::MeasuredFmaPeakGflops();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -12,6 +13,7 @@
 #include "bench_case.h"
 #include "checksum.h"
 #include "cli.h"
+#include "lstmkit/lstmkit.hpp"
 #include "sample_stats.h"
 
 namespace lstmkit::cli {
@@ -285,6 +287,27 @@ TEST(Info, TextNamesTheTarget) {
   const CliRun run = RunLstmkit({"info"});
   ASSERT_EQ(run.exit_status, 0) << run.err;
   EXPECT_NE(run.out.find("target"), std::string::npos) << run.out;
+}
+
+// `info FILE` describes a model file; a damaged one is described and fails.
+TEST(Info, DescribesAModelFileAndFailsOnADamagedOne) {
+  ModelConfig config;
+  config.input_size = 3;
+  config.hidden_size = 5;
+  const std::string path = ::testing::TempDir() + "info_model.safetensors";
+  SaveModel(Model(config), path);
+  const CliRun good = RunLstmkit({"info", path});
+  ASSERT_EQ(good.exit_status, 0) << good.err;
+  EXPECT_NE(good.out.find("weight_hh_l0"), std::string::npos) << good.out;
+  EXPECT_EQ(RunLstmkit({"info", "--json", path}).exit_status, 2);
+
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(-1, std::ios::end);
+  file.put('\x7f');
+  file.close();
+  const CliRun damaged = RunLstmkit({"info", path});
+  EXPECT_EQ(damaged.exit_status, 1);
+  EXPECT_NE(damaged.err.find("checksum"), std::string::npos) << damaged.err;
 }
 
 TEST(SampleStats, MedianAndNearestRankPercentile) {
