@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lstmkit/lstmkit.hpp"
+#include "pattern_input.h"
 
 namespace {
 
@@ -86,15 +87,7 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
-std::vector<float> Pattern(size_t n) {
-  std::vector<float> v(n);
-  uint32_t state = 12345;
-  for (float& x : v) {
-    state = state * 1664525u + 1013904223u;
-    x = static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
-  }
-  return v;
-}
+using lstmkit::bench::Pattern;
 
 // One worker: its streams stepped in turn, 2 * steps times each; the second
 // half is timed, one sample per step.

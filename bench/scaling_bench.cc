@@ -7,20 +7,13 @@
 #include <vector>
 
 #include "lstmkit/lstmkit.hpp"
+#include "pattern_input.h"
 #include "step_team.h"
 #include "threads.h"
 
 namespace {
 
-std::vector<float> Pattern(size_t n) {
-  std::vector<float> v(n);
-  uint32_t state = 12345;
-  for (float& x : v) {
-    state = state * 1664525u + 1013904223u;
-    x = static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
-  }
-  return v;
-}
+using lstmkit::bench::Pattern;
 
 lstmkit::Model MakeModel(int hidden, int threads) {
   lstmkit::ModelConfig config;

@@ -13,6 +13,7 @@
 #include "bench_case.h"
 #include "checksum.h"
 #include "cli.h"
+#include "cli_test_util.h"
 #include "lstmkit/lstmkit.hpp"
 #include "sample_stats.h"
 
@@ -20,25 +21,8 @@ namespace lstmkit::cli {
 namespace {
 
 using nlohmann::json;
-
-struct CliRun {
-  int exit_status = -1;
-  std::string out;
-  std::string err;
-};
-
-CliRun RunLstmkit(std::vector<std::string> args) {
-  args.insert(args.begin(), "lstmkit");
-  std::vector<const char*> argv;
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
-  std::ostringstream out, err;
-  CliRun run;
-  run.exit_status =
-      RunCli(static_cast<int>(argv.size()), argv.data(), out, err);
-  run.out = out.str();
-  run.err = err.str();
-  return run;
-}
+using testing::CliRun;
+using testing::RunLstmkit;
 
 // A case small enough for the sanitizer build, with ragged sizes.
 std::vector<std::string> TinyCase(const std::string& mode, int threads) {
