@@ -112,29 +112,73 @@ inline MicroTileFn SelectMicroTile(int mr, int nr) {
   return table[mr - 1];
 }
 
+// Packs `rows` (at most MR) rows of a row-major A, each kc long, into one
+// [kc][MR] panel, zero-padded. MR is a constant so that each k's MR stores
+// are one unrolled run.
+template <size_t MR>
+void PackRowMajorPanel(const float* base, ptrdiff_t row_stride, int rows,
+                       int kc, float* HWY_RESTRICT out) {
+  const float* row[MR];
+  for (size_t r = 0; r < MR; ++r) row[r] = base + r * row_stride;
+  if (rows == static_cast<int>(MR)) {
+    for (int p = 0; p < kc; ++p) {
+#pragma GCC unroll 8
+      for (size_t r = 0; r < MR; ++r) out[r] = row[r][p];
+      out += MR;
+    }
+    return;
+  }
+  for (int p = 0; p < kc; ++p) {
+    for (size_t r = 0; r < MR; ++r) {
+      out[r] = static_cast<int>(r) < rows ? row[r][p] : 0.0f;
+    }
+    out += MR;
+  }
+}
+
+using PackPanelFn = void (*)(const float*, ptrdiff_t, int, int, float*);
+
+template <size_t... R>
+constexpr std::array<PackPanelFn, sizeof...(R)> MakePackTable(
+    std::index_sequence<R...>) {
+  return {&PackRowMajorPanel<R + 1>...};
+}
+
+// Packs a column-major A (A^T stored, as for A^T B), rows
+// [m_begin..m_end) and k in [pc..pc+kc), into panels of mr rows. k walks
+// outside so that each stored row of A^T is read once, in order: walking
+// panel by panel instead would read kc lines a whole row apart for every
+// panel, and those lines share a handful of cache sets.
+inline void PackColumnMajorA(MatrixA a, int m_begin, int m_end, int pc, int kc,
+                             int mr, float* out) {
+  const int m = m_end - m_begin;
+  const size_t panel_floats = static_cast<size_t>(kc) * mr;
+  for (int p = 0; p < kc; ++p) {
+    const float* src =
+        a.data + m_begin * a.row_stride + (pc + p) * a.col_stride;
+    float* dst = out + static_cast<size_t>(p) * mr;
+    for (int ir = 0; ir < m; ir += mr) {
+      const int rows = std::min(mr, m - ir);
+      for (int r = 0; r < rows; ++r) dst[r] = src[(ir + r) * a.row_stride];
+      for (int r = rows; r < mr; ++r) dst[r] = 0.0f;
+      dst += panel_floats;
+    }
+  }
+}
+
 // Packs A[m_begin..m_end)[pc..pc+kc) into panels of mr rows, each [kc][mr],
 // zero-padded to a whole panel.
 inline void PackA(MatrixA a, int m_begin, int m_end, int pc, int kc, int mr,
                   float* out) {
+  if (a.col_stride != 1) {
+    return PackColumnMajorA(a, m_begin, m_end, pc, kc, mr, out);
+  }
+  static constexpr auto kPackRows =
+      MakePackTable(std::make_index_sequence<kMaxTileRows>());
   for (int ir = m_begin; ir < m_end; ir += mr) {
     const int rows = std::min(mr, m_end - ir);
-    const float* base = a.data + ir * a.row_stride + pc * a.col_stride;
-    if (a.col_stride == 1) {
-      // Row-major A: each row's kc values are contiguous.
-      for (int r = 0; r < mr; ++r) {
-        const float* src = base + r * a.row_stride;
-        for (int p = 0; p < kc; ++p) out[p * mr + r] = r < rows ? src[p] : 0.0f;
-      }
-    } else {
-      // A stored transposed (A^T B): each k's rows are contiguous, so walk k
-      // outside and touch each cache line once.
-      for (int p = 0; p < kc; ++p) {
-        const float* src = base + p * a.col_stride;
-        for (int r = 0; r < mr; ++r) {
-          out[p * mr + r] = r < rows ? src[r * a.row_stride] : 0.0f;
-        }
-      }
-    }
+    kPackRows[mr - 1](a.data + ir * a.row_stride + pc, a.row_stride, rows, kc,
+                      out);
     out += static_cast<size_t>(kc) * mr;
   }
 }
@@ -174,6 +218,52 @@ inline float* PackBufferA(size_t size) {
   return buffer.data();
 }
 
+// Scratch for one B slice, reused across calls on a thread.
+inline float* SliceBufferB(size_t size) {
+  static thread_local AlignedBuffer buffer;
+  if (buffer.size() < size) buffer.Resize(size);
+  return buffer.data();
+}
+
+// The kc x tile_cols slice of B that a column of tiles reads. A tile
+// narrower than its panel would touch only part of each of kc cache lines,
+// and those lines fall in a fraction of L1's sets, so A and C evict them
+// between tiles; a contiguous copy stays in L1 across every row tile.
+inline PanelSlice TileSliceOfB(const BlockB& b, int jr, int kc, int tile_cols,
+                               float* buffer) {
+  const int panel = jr / b.panel_width;
+  const float* src = b.base + panel * b.panel_stride + jr % b.panel_width;
+  if (tile_cols == b.panel_width) {
+    return {src, static_cast<size_t>(b.panel_width)};
+  }
+  // Vector copies: a libc memcpy call per 32- or 64-byte row costs more
+  // than the row itself.
+  const DF d;
+  const int lanes = static_cast<int>(hn::Lanes(d));
+  float* HWY_RESTRICT dst = buffer;
+  for (int p = 0; p < kc; ++p) {
+    for (int j = 0; j < tile_cols; j += lanes) {
+      hn::Store(hn::LoadU(d, src + j), d, dst + j);
+    }
+    src += b.panel_width;
+    dst += tile_cols;
+  }
+  return {buffer, static_cast<size_t>(tile_cols)};
+}
+
+// Asks for the C tile that the next micro-tile will load and store. The
+// tile starts its sums from C (to keep K in order); when C is larger than
+// L2, every tile would otherwise start by waiting on L3.
+inline void PrefetchTileOfC(const float* c, int ldc, int rows, size_t cols) {
+  constexpr size_t kLineFloats = 64 / sizeof(float);
+  for (int r = 0; r < rows; ++r) {
+    const float* row = c + static_cast<ptrdiff_t>(r) * ldc;
+    for (size_t j = 0; j < cols; j += kLineFloats) {
+      __builtin_prefetch(row + j, 1, 3);
+    }
+  }
+}
+
 // One (kc x nc) block of B against every row block of A.
 inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
                          const BlockB& b, float* c, int ldc, bool load_c,
@@ -185,16 +275,16 @@ inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
   const MicroTileFn tile = SelectMicroTile(blk.mr, blk.nr);
   const int mc = (blk.mc + blk.mr - 1) / blk.mr * blk.mr;
   float* packed_a = PackBufferA(static_cast<size_t>(mc) * kc);
+  float* slice_buffer = SliceBufferB(static_cast<size_t>(kc) * tile_cols);
   for (int ic = 0; ic < m; ic += mc) {
     const int ic_end = std::min(m, ic + mc);
     PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
     for (int jr = 0; jr < n_cols; jr += tile_cols) {
-      const int panel = jr / b.panel_width;
-      const PanelSlice slice{
-          b.base + panel * b.panel_stride + jr % b.panel_width,
-          static_cast<size_t>(b.panel_width)};
+      const PanelSlice slice = TileSliceOfB(b, jr, kc, tile_cols, slice_buffer);
       const size_t cols = std::min(tile_cols, n_cols - jr);
       for (int ir = ic; ir < ic_end; ir += blk.mr) {
+        PrefetchTileOfC(c + static_cast<ptrdiff_t>(ir + blk.mr) * ldc + jr, ldc,
+                        std::min(blk.mr, ic_end - ir - blk.mr), cols);
         tile(kc, packed_a + static_cast<size_t>(ir - ic) * kc, slice,
              c + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc, load_c,
              std::min(blk.mr, ic_end - ir), cols);
@@ -235,7 +325,8 @@ inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,
 inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
                  float* c, int ldc, const Blocking& blk) {
   if (k == 0 && beta == 0.0f) return ClearRows(m, n, c, ldc);
-  const int pw = kPanelVectors * static_cast<int>(hn::Lanes(DF()));
+  // Panels exactly one tile wide, so each tile reads B contiguously.
+  const int pw = blk.nr * static_cast<int>(hn::Lanes(DF()));
   const int nc = (blk.nc + pw - 1) / pw * pw;
   AlignedBuffer packed(static_cast<size_t>(std::min(blk.kc, k)) *
                        ((std::min(nc, n) + pw - 1) / pw) * pw);
