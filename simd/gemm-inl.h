@@ -136,49 +136,61 @@ void PackRowMajorPanel(const float* base, ptrdiff_t row_stride, int rows,
   }
 }
 
-using PackPanelFn = void (*)(const float*, ptrdiff_t, int, int, float*);
-
-template <size_t... R>
-constexpr std::array<PackPanelFn, sizeof...(R)> MakePackTable(
-    std::index_sequence<R...>) {
-  return {&PackRowMajorPanel<R + 1>...};
-}
-
 // Packs a column-major A (A^T stored, as for A^T B), rows
-// [m_begin..m_end) and k in [pc..pc+kc), into panels of mr rows. k walks
+// [m_begin..m_end) and k in [pc..pc+kc), into panels of MR rows. k walks
 // outside so that each stored row of A^T is read once, in order: walking
 // panel by panel instead would read kc lines a whole row apart for every
 // panel, and those lines share a handful of cache sets.
-inline void PackColumnMajorA(MatrixA a, int m_begin, int m_end, int pc, int kc,
-                             int mr, float* out) {
+template <size_t MR>
+void PackColumnMajorA(MatrixA a, int m_begin, int m_end, int pc, int kc,
+                      float* HWY_RESTRICT out) {
   const int m = m_end - m_begin;
-  const size_t panel_floats = static_cast<size_t>(kc) * mr;
+  const int full_panels = m / static_cast<int>(MR);
+  const int tail = m - full_panels * static_cast<int>(MR);
+  const size_t panel_floats = static_cast<size_t>(kc) * MR;
   for (int p = 0; p < kc; ++p) {
-    const float* src =
+    const float* HWY_RESTRICT src =
         a.data + m_begin * a.row_stride + (pc + p) * a.col_stride;
-    float* dst = out + static_cast<size_t>(p) * mr;
-    for (int ir = 0; ir < m; ir += mr) {
-      const int rows = std::min(mr, m - ir);
-      for (int r = 0; r < rows; ++r) dst[r] = src[(ir + r) * a.row_stride];
-      for (int r = rows; r < mr; ++r) dst[r] = 0.0f;
+    float* dst = out + static_cast<size_t>(p) * MR;
+    for (int q = 0; q < full_panels; ++q) {
+#pragma GCC unroll 8
+      for (size_t r = 0; r < MR; ++r) dst[r] = src[r * a.row_stride];
+      src += MR * a.row_stride;
       dst += panel_floats;
     }
+    for (size_t r = 0; tail > 0 && r < MR; ++r) {
+      dst[r] = static_cast<int>(r) < tail ? src[r * a.row_stride] : 0.0f;
+    }
   }
+}
+
+using PackRowMajorFn = void (*)(const float*, ptrdiff_t, int, int, float*);
+using PackColumnMajorFn = void (*)(MatrixA, int, int, int, int, float*);
+
+struct PackFns {
+  PackRowMajorFn row_major;
+  PackColumnMajorFn column_major;
+};
+
+template <size_t... R>
+constexpr std::array<PackFns, sizeof...(R)> MakePackTable(
+    std::index_sequence<R...>) {
+  return {PackFns{&PackRowMajorPanel<R + 1>, &PackColumnMajorA<R + 1>}...};
 }
 
 // Packs A[m_begin..m_end)[pc..pc+kc) into panels of mr rows, each [kc][mr],
 // zero-padded to a whole panel.
 inline void PackA(MatrixA a, int m_begin, int m_end, int pc, int kc, int mr,
                   float* out) {
-  if (a.col_stride != 1) {
-    return PackColumnMajorA(a, m_begin, m_end, pc, kc, mr, out);
-  }
-  static constexpr auto kPackRows =
+  static constexpr auto kPack =
       MakePackTable(std::make_index_sequence<kMaxTileRows>());
+  if (a.col_stride != 1) {
+    return kPack[mr - 1].column_major(a, m_begin, m_end, pc, kc, out);
+  }
   for (int ir = m_begin; ir < m_end; ir += mr) {
     const int rows = std::min(mr, m_end - ir);
-    kPackRows[mr - 1](a.data + ir * a.row_stride + pc, a.row_stride, rows, kc,
-                      out);
+    kPack[mr - 1].row_major(a.data + ir * a.row_stride + pc, a.row_stride, rows,
+                            kc, out);
     out += static_cast<size_t>(kc) * mr;
   }
 }
