@@ -241,11 +241,14 @@ inline float* SliceBufferB(size_t size) {
 // narrower than its panel would touch only part of each of kc cache lines,
 // and those lines fall in a fraction of L1's sets, so A and C evict them
 // between tiles; a contiguous copy stays in L1 across every row tile.
+// Few row tiles (a small batch) do not repay the copy.
+constexpr int kMinRowTilesForSliceCopy = 16;
+
 inline PanelSlice TileSliceOfB(const BlockB& b, int jr, int kc, int tile_cols,
-                               float* buffer) {
+                               int row_tiles, float* buffer) {
   const int panel = jr / b.panel_width;
   const float* src = b.base + panel * b.panel_stride + jr % b.panel_width;
-  if (tile_cols == b.panel_width) {
+  if (tile_cols == b.panel_width || row_tiles < kMinRowTilesForSliceCopy) {
     return {src, static_cast<size_t>(b.panel_width)};
   }
   // Vector copies: a libc memcpy call per 32- or 64-byte row costs more
@@ -292,7 +295,9 @@ inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
     const int ic_end = std::min(m, ic + mc);
     PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
     for (int jr = 0; jr < n_cols; jr += tile_cols) {
-      const PanelSlice slice = TileSliceOfB(b, jr, kc, tile_cols, slice_buffer);
+      const PanelSlice slice =
+          TileSliceOfB(b, jr, kc, tile_cols,
+                       (ic_end - ic + blk.mr - 1) / blk.mr, slice_buffer);
       const size_t cols = std::min(tile_cols, n_cols - jr);
       for (int ir = ic; ir < ic_end; ir += blk.mr) {
         PrefetchTileOfC(c + static_cast<ptrdiff_t>(ir + blk.mr) * ldc + jr, ldc,
@@ -357,12 +362,26 @@ inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
 // y[N] = beta * y + x[K] * B with B packed: one row of gemm_packed, summed
 // in the same order, so it gives the same bits. Two panels per pass give
 // eight independent accumulator chains.
-// f32 lanes from f32 weights, or from bfloat16 weights widened exactly.
-HWY_INLINE VF LoadWeights(DF d, const float* p) { return hn::LoadU(d, p); }
-HWY_INLINE VF LoadWeights(DF d, const uint16_t* p) {
-  const hn::Rebind<hwy::bfloat16_t, DF> dbf;
-  return hn::PromoteTo(
-      d, hn::LoadU(dbf, reinterpret_cast<const hwy::bfloat16_t*>(p)));
+// V consecutive weight vectors of a panel row as f32: loaded as they are,
+// or widened exactly from bfloat16 pairs (PackedPanelsBF16's layout), where
+// one load and a shift or a mask give each vector.
+template <size_t V>
+HWY_INLINE void LoadWeights(DF d, const float* p, VF* out) {
+#pragma GCC unroll 4
+  for (size_t v = 0; v < V; ++v) out[v] = hn::LoadU(d, p + v * hn::Lanes(d));
+}
+template <size_t V>
+HWY_INLINE void LoadWeights(DF d, const uint16_t* p, VF* out) {
+  static_assert(V % 2 == 0, "bfloat16 weights come in vector pairs");
+  const hn::RebindToUnsigned<DF> du;
+  const auto high_half = hn::Set(du, 0xFFFF0000u);
+#pragma GCC unroll 2
+  for (size_t pair = 0; pair < V / 2; ++pair) {
+    const auto bits = hn::LoadU(
+        du, reinterpret_cast<const uint32_t*>(p + 2 * pair * hn::Lanes(d)));
+    out[2 * pair] = hn::BitCast(d, hn::ShiftLeft<16>(bits));
+    out[2 * pair + 1] = hn::BitCast(d, hn::And(bits, high_half));
+  }
 }
 
 template <size_t P, typename TW>
@@ -389,11 +408,13 @@ HWY_INLINE void GemvPanels(int k, const float* HWY_RESTRICT x, const TW* b,
     const VF xv = hn::Set(d, x[p]);
 #pragma GCC unroll 2
     for (size_t q = 0; q < P; ++q) {
-      const TW* row = b + q * panel_stride + static_cast<size_t>(p) * pw;
+      VF w[kPanelVectors];
+      LoadWeights<kPanelVectors>(
+          d, b + q * panel_stride + static_cast<size_t>(p) * pw, w);
 #pragma GCC unroll 4
       for (size_t v = 0; v < kPanelVectors; ++v) {
-        acc[q * kPanelVectors + v] = hn::MulAdd(
-            xv, LoadWeights(d, row + v * lanes), acc[q * kPanelVectors + v]);
+        acc[q * kPanelVectors + v] =
+            hn::MulAdd(xv, w[v], acc[q * kPanelVectors + v]);
       }
     }
   }

@@ -102,8 +102,12 @@ inline float WidenBF16(uint16_t bits) {
   return x;
 }
 
-// Panels of bfloat16 weights, laid out as PackedB: half the bytes to read in
-// the batch-1 kernels, which are bound by how fast weights arrive.
+// Panels of bfloat16 weights: half the bytes to read in the batch-1
+// kernels, which are bound by how fast weights arrive. Laid out as PackedB
+// except within each k row of a panel: the panel's vectors are taken in
+// pairs (0 and 1, 2 and 3) and each pair's lanes are interleaved, v0[0],
+// v1[0], v0[1], v1[1], ... One 32-bit-lane load then widens into both
+// vectors of the pair with a shift and a mask (see InterleaveBF16Pairs).
 struct PackedPanelsBF16 {
   const uint16_t* data = nullptr;
   int k = 0;
@@ -253,6 +257,23 @@ Blocking DefaultBlocking(const KernelTable& kernels);
 // Candidate tile shapes (mr, nr) a tuner may choose from for a target.
 std::vector<Blocking> TileCandidates(const KernelTable& kernels);
 
+// Reorders one k row of a bfloat16 panel, given in plain column order
+// (panel_width = kPanelVectors vectors), into the pair-interleaved order of
+// PackedPanelsBF16.
+inline void InterleaveBF16Pairs(uint16_t* row, int panel_width) {
+  const int lanes = panel_width / kPanelVectors;
+  std::vector<uint16_t> plain(row, row + panel_width);
+  for (int pair = 0; pair < kPanelVectors / 2; ++pair) {
+    const uint16_t* first = plain.data() + 2 * pair * lanes;
+    const uint16_t* second = first + lanes;
+    uint16_t* out = row + 2 * pair * lanes;
+    for (int j = 0; j < lanes; ++j) {
+      out[2 * j] = first[j];
+      out[2 * j + 1] = second[j];
+    }
+  }
+}
+
 // Packs B [K][N] as bfloat16 panels, rounding each element.
 template <class Get>
 void PackPanelsBF16(int k, int n, int panel_width, Get get, PackedBF16* out) {
@@ -265,8 +286,10 @@ void PackPanelsBF16(int k, int n, int panel_width, Get get, PackedBF16* out) {
     for (int kk = 0; kk < k; ++kk) {
       for (int j = 0; j < panel_width; ++j) {
         const int col = p * panel_width + j;
-        *dst++ = col < n ? RoundToBF16(get(kk, col)) : 0;
+        dst[j] = col < n ? RoundToBF16(get(kk, col)) : 0;
       }
+      InterleaveBF16Pairs(dst, panel_width);
+      dst += panel_width;
     }
   }
 }

@@ -123,8 +123,7 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
     const TW* w = WeightPanel<TW>(args, panel) + q0 * lanes;
     for (size_t k = 0; k < depth; ++k) {
       Vec wv[V];
-#pragma GCC unroll 4
-      for (size_t v = 0; v < V; ++v) wv[v] = LoadWeights(d, w + v * lanes);
+      LoadWeights<V>(d, w, wv);
 #pragma GCC unroll 8
       for (size_t r = 0; r < MR; ++r) {
         const Vec hv = hn::Set(d, h_prev[r][k]);

@@ -74,6 +74,14 @@ void Resize(int k, int n, int pw, kernels::PackedBF16* packed) {
   packed->data.resize(static_cast<size_t>(packed->panels()) * k * pw);
 }
 
+// Puts every k row of bfloat16 panels packed in column order into the
+// pair-interleaved order the kernels read.
+void InterleaveRowsBF16(kernels::PackedBF16* packed) {
+  for (size_t at = 0; at < packed->data.size(); at += packed->panel_width) {
+    kernels::InterleaveBF16Pairs(packed->data.data() + at, packed->panel_width);
+  }
+}
+
 void PackDirection(const ParameterLayout& layout,
                    const std::vector<float>& params, int layer, int dir,
                    const PackedWeights& packed, PackedLayer* out) {
@@ -99,8 +107,10 @@ void PackDirection(const ParameterLayout& layout,
   if (packed.bf16) {
     Resize(in, gl.width(), pw, &out->w_ih_bf16);
     PackGateColumns(w_ih, in, rows, pw, as_bf16, out->w_ih_bf16.data.data());
+    InterleaveRowsBF16(&out->w_ih_bf16);
     Resize(state, gl.width(), pw, &out->w_hh_bf16);
     PackGateColumns(w_hh, state, rows, pw, as_bf16, out->w_hh_bf16.data.data());
+    InterleaveRowsBF16(&out->w_hh_bf16);
   }
   const float* b_ih = params.data() + layout.bias_ih(layer, dir);
   const float* b_hh = params.data() + layout.bias_hh(layer, dir);
