@@ -149,6 +149,48 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
   }
 }
 
+// One batch row of two adjacent panels. A one-row tile of one panel has
+// four accumulator chains, too few to keep both FMA pipes busy across the
+// FMA latency; two panels give eight. K is still summed in order, so the
+// bits match the one-panel tile's.
+template <typename TW>
+HWY_NOINLINE void LstmStepRowPanelPair(const LstmStepArgs& args, int row,
+                                       int panel) {
+  using D = hn::ScalableTag<float>;
+  using Vec = hn::Vec<D>;
+  const D d;
+  const size_t lanes = hn::Lanes(d);
+  const size_t depth = args.w_hh->k;
+  const size_t panel_floats = kPanelVectors * lanes;
+  float* gates = args.gates + static_cast<size_t>(row) * args.gate_stride +
+                 panel * panel_floats;
+  const float* h_prev = args.h_prev.row(row);
+  constexpr size_t kVecs = 2 * kPanelVectors;
+  Vec acc[kVecs];
+#pragma GCC unroll 8
+  for (size_t v = 0; v < kVecs; ++v) acc[v] = hn::LoadU(d, gates + v * lanes);
+  const TW* w0 = WeightPanel<TW>(args, panel);
+  const TW* w1 = WeightPanel<TW>(args, panel + 1);
+  for (size_t k = 0; k < depth; ++k) {
+    const Vec hv = hn::Set(d, h_prev[k]);
+    Vec wv[kPanelVectors];
+    LoadWeights<kPanelVectors>(d, w0 + k * panel_floats, wv);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < kPanelVectors; ++v) {
+      acc[v] = hn::MulAdd(hv, wv[v], acc[v]);
+    }
+    LoadWeights<kPanelVectors>(d, w1 + k * panel_floats, wv);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < kPanelVectors; ++v) {
+      acc[kPanelVectors + v] = hn::MulAdd(hv, wv[v], acc[kPanelVectors + v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t v = 0; v < kVecs; ++v) hn::StoreU(acc[v], d, gates + v * lanes);
+  LstmGateTail(args, gates, row, panel * lanes);
+  LstmGateTail(args, gates + panel_floats, row, (panel + 1) * lanes);
+}
+
 // Gate vectors per pass for MR rows: all four when MR x 4 accumulators fit
 // beside the panel vectors, else two.
 template <size_t MR>
@@ -174,7 +216,14 @@ inline void LstmStep(const LstmStepArgs& args) {
   // while every row block uses it; the whole matrix would not.
   const int end = args.panel_count < 0 ? args.w_hh->panels()
                                        : args.first_panel + args.panel_count;
-  for (int panel = args.first_panel; panel < end; ++panel) {
+  int panel = args.first_panel;
+  if (args.batch == 1) {
+    const auto pair = args.w_hh_bf16 != nullptr
+                          ? &LstmStepRowPanelPair<uint16_t>
+                          : &LstmStepRowPanelPair<float>;
+    for (; panel + 1 < end; panel += 2) pair(args, 0, panel);
+  }
+  for (; panel < end; ++panel) {
     for (int row = 0; row < args.batch; row += args.mr) {
       const int rows = std::min(args.mr, args.batch - row);
       kTiles[rows - 1](args, row, panel);
