@@ -204,7 +204,14 @@ inline void PackB(MatrixB b, int pc, int kc, int jc, int n_cols, int pw,
     for (int p = 0; p < kc; ++p) {
       const float* src =
           b.data + (pc + p) * b.k_stride + (jc + j0) * b.n_stride;
-      if (b.n_stride == 1) {
+      if (b.n_stride == 1 && width == pw) {
+        // Whole vectors: a libc memcpy call per one-tile-wide row costs
+        // more than the row.
+        const DF d;
+        for (int j = 0; j < pw; j += static_cast<int>(hn::Lanes(d))) {
+          hn::Store(hn::LoadU(d, src + j), d, out + j);
+        }
+      } else if (b.n_stride == 1) {
         std::memcpy(out, src, width * sizeof(float));
       } else {
         for (int j = 0; j < width; ++j) out[j] = src[j * b.n_stride];

@@ -73,17 +73,33 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
     return ctx.kernels->gemm(m, n, k, a, b, beta, c, ldc, ctx.tuning->gemm);
   }
   const int panel_width = kernels::kPanelVectors * ctx.kernels->lanes;
-  const BlockGrid grid(m, n, *ctx.tuning, ctx.tuning->gemm.mr, panel_width);
+  BlockGrid grid(m, n, *ctx.tuning, ctx.tuning->gemm.mr, panel_width);
+  // Every task packs its own B columns and A rows. When rows alone give
+  // each thread a few tasks (the weight gradients: 4H rows, deep K), keep
+  // the columns whole so that no part of A is packed twice, and make the
+  // row blocks as large as that allows, so B is packed fewer times.
+  if (grid.col_blocks > 1) {
+    const int mr = ctx.tuning->gemm.mr;
+    const int tasks = 2 * ctx.threads->concurrency();
+    const int rows = std::max(grid.rows_per_block,
+                              ((m + tasks - 1) / tasks + mr - 1) / mr * mr);
+    if ((m + rows - 1) / rows >= tasks) {
+      grid.rows_per_block = rows;
+      grid.row_blocks = (m + rows - 1) / rows;
+      grid.cols_per_block = n;
+      grid.col_blocks = 1;
+    }
+  }
   ctx.threads->For(grid.blocks(), [&](int block) {
     const int row = block / grid.col_blocks * grid.rows_per_block;
     const int col = block % grid.col_blocks * grid.cols_per_block;
     kernels::MatrixB cols = b;
     cols.data += static_cast<ptrdiff_t>(col) * b.n_stride;
-    ctx.kernels->gemm(
-        std::min(grid.rows_per_block, m - row),
-        std::min(grid.cols_per_block, n - col), k, OffsetRows(a, row), cols,
-        beta, c + static_cast<ptrdiff_t>(row) * ldc + col, ldc,
-        ctx.tuning->gemm);
+    ctx.kernels->gemm(std::min(grid.rows_per_block, m - row),
+                      std::min(grid.cols_per_block, n - col), k,
+                      OffsetRows(a, row), cols, beta,
+                      c + static_cast<ptrdiff_t>(row) * ldc + col, ldc,
+                      ctx.tuning->gemm);
   });
 }
 
