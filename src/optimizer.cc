@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -43,35 +44,45 @@ struct Update {
   float param, first, second;
 };
 
-// torch.optim.SGD: the first step sets the buffer to g.
+// torch.optim.SGD: the first step sets the buffer to g. The rules hold
+// their settings by value so that the update loops, which store floats,
+// need not reload them after every store.
 struct SgdRule {
-  const OptimizerConfig& c;
+  float learning_rate, weight_decay, momentum;
   bool first_step;
+  SgdRule(const OptimizerConfig& c, bool first)
+      : learning_rate(c.learning_rate),
+        weight_decay(c.weight_decay),
+        momentum(c.momentum),
+        first_step(first) {}
   Update operator()(float grad, float param, float velocity, float) const {
-    float g = grad + c.weight_decay * param;
-    if (c.momentum != 0.0f) {
-      velocity = first_step ? g : c.momentum * velocity + g;
+    float g = grad + weight_decay * param;
+    if (momentum != 0.0f) {
+      velocity = first_step ? g : momentum * velocity + g;
       g = velocity;
     }
-    return {param - c.learning_rate * g, velocity, 0.0f};
+    return {param - learning_rate * g, velocity, 0.0f};
   }
 };
 
 // torch.optim.Adam with bias correction, epsilon added after the square root.
 struct AdamRule {
-  const OptimizerConfig& c;
-  float step_size, root_correction2;
-  AdamRule(const OptimizerConfig& config, int64_t step) : c(config) {
+  float beta1, beta2, epsilon, weight_decay, step_size, root_correction2;
+  AdamRule(const OptimizerConfig& c, int64_t step)
+      : beta1(c.beta1),
+        beta2(c.beta2),
+        epsilon(c.epsilon),
+        weight_decay(c.weight_decay) {
     const double correction1 = 1.0 - std::pow(double{c.beta1}, double(step));
     const double correction2 = 1.0 - std::pow(double{c.beta2}, double(step));
     step_size = static_cast<float>(c.learning_rate / correction1);
     root_correction2 = static_cast<float>(std::sqrt(correction2));
   }
   Update operator()(float grad, float param, float m, float v) const {
-    const float g = grad + c.weight_decay * param;
-    m = c.beta1 * m + (1.0f - c.beta1) * g;
-    v = c.beta2 * v + (1.0f - c.beta2) * g * g;
-    const float denom = std::sqrt(v) / root_correction2 + c.epsilon;
+    const float g = grad + weight_decay * param;
+    m = beta1 * m + (1.0f - beta1) * g;
+    v = beta2 * v + (1.0f - beta2) * g * g;
+    const float denom = std::sqrt(v) / root_correction2 + epsilon;
     return {param - step_size * m / denom, m, v};
   }
 };
@@ -79,18 +90,48 @@ struct AdamRule {
 // Applies `rule` to every parameter in two passes: the first only checks
 // that every new parameter is finite (an overflowing step must leave the
 // model and the state untouched), the second writes. Nothing is copied.
-template <typename Rule>
-size_t ApplyIfFinite(const Rule& rule, const float* grad, float* param,
-                     float* first, float* second, size_t n) {
+// The check has no early exit, so that it vectorizes; only a failing step
+// looks for the first bad parameter. `second_at(i)` reads the second state
+// (0 for SGD, which has none).
+template <typename Rule, typename SecondAt>
+size_t CheckAll(const Rule& rule, const float* __restrict grad,
+                const float* __restrict param, const float* __restrict first,
+                SecondAt second_at, size_t n) {
+  int any_bad = 0;
   for (size_t i = 0; i < n; ++i) {
-    const Update u = rule(grad[i], param[i], first[i], second ? second[i] : 0);
-    if (!std::isfinite(u.param)) return i;
+    const float p = rule(grad[i], param[i], first[i], second_at(i)).param;
+    any_bad |= !(std::fabs(p) <= std::numeric_limits<float>::max());
   }
+  for (size_t i = 0; any_bad && i < n; ++i) {
+    const float p = rule(grad[i], param[i], first[i], second_at(i)).param;
+    if (!std::isfinite(p)) return i;
+  }
+  return n;
+}
+
+template <typename Rule>
+size_t ApplyIfFinite(const Rule& rule, const float* __restrict grad,
+                     float* __restrict param, float* __restrict first,
+                     float* __restrict second, size_t n) {
+  if (second == nullptr) {
+    const size_t bad = CheckAll(
+        rule, grad, param, first, [](size_t) { return 0.0f; }, n);
+    if (bad < n) return bad;
+    for (size_t i = 0; i < n; ++i) {
+      const Update u = rule(grad[i], param[i], first[i], 0.0f);
+      param[i] = u.param;
+      first[i] = u.first;
+    }
+    return n;
+  }
+  const size_t bad = CheckAll(
+      rule, grad, param, first, [second](size_t i) { return second[i]; }, n);
+  if (bad < n) return bad;
   for (size_t i = 0; i < n; ++i) {
-    const Update u = rule(grad[i], param[i], first[i], second ? second[i] : 0);
+    const Update u = rule(grad[i], param[i], first[i], second[i]);
     param[i] = u.param;
     first[i] = u.first;
-    if (second != nullptr) second[i] = u.second;
+    second[i] = u.second;
   }
   return n;
 }
@@ -143,7 +184,7 @@ void Optimizer::Step(Model* model, const Gradients& gradients) {
   const float* grads = gradients.parameters().data();
   size_t bad;
   if (c.kind == OptimizerConfig::Kind::kSgd) {
-    bad = ApplyIfFinite(SgdRule{c, step == 1}, grads, params.data(),
+    bad = ApplyIfFinite(SgdRule(c, step == 1), grads, params.data(),
                         impl_->first.data(), nullptr, n);
   } else {
     impl_->second.resize(n, 0.0f);

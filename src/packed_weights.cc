@@ -21,24 +21,32 @@ std::vector<int> SourceRows(const GateLayout& gl) {
 }
 
 // B[k][n] = w[rows[n]][k] (w has `cols` columns, K = cols): a weight matrix
-// transposed with its rows in gate-interleaved order. Walks panel by panel
-// with the panel's row pointers at hand: packing runs after every optimizer
-// step, so it must not cost a division per element.
+// transposed with its rows in gate-interleaved order. Packing runs after
+// every optimizer step, so it is a blocked transpose: for a run of kBlock
+// k values, each source row gives kBlock contiguous floats and the panel
+// rows they land in stay in L1.
 template <typename T, typename Convert>
 void PackGateColumns(const float* w, int cols, const std::vector<int>& rows,
                      int pw, Convert convert, T* out) {
+  constexpr int kBlock = 8;
   const int width = static_cast<int>(rows.size());
-  std::vector<const float*> source(pw);
+  const T zero = convert(0.0f);
   for (int p = 0; p < width / pw; ++p) {
-    for (int j = 0; j < pw; ++j) {
-      const int row = rows[p * pw + j];
-      source[j] = row < 0 ? nullptr : w + static_cast<size_t>(row) * cols;
-    }
-    for (int k = 0; k < cols; ++k) {
+    for (int k0 = 0; k0 < cols; k0 += kBlock) {
+      const int count = std::min(kBlock, cols - k0);
+      T* block = out + static_cast<size_t>(k0) * pw;
       for (int j = 0; j < pw; ++j) {
-        *out++ = source[j] == nullptr ? convert(0.0f) : convert(source[j][k]);
+        const int row = rows[p * pw + j];
+        T* dst = block + j;
+        if (row < 0) {
+          for (int kk = 0; kk < count; ++kk) dst[kk * pw] = zero;
+          continue;
+        }
+        const float* src = w + static_cast<size_t>(row) * cols + k0;
+        for (int kk = 0; kk < count; ++kk) dst[kk * pw] = convert(src[kk]);
       }
     }
+    out += static_cast<size_t>(cols) * pw;
   }
 }
 
@@ -53,9 +61,15 @@ void PackGateRows(const float* w, int cols, const std::vector<int>& rows,
     for (int row : rows) {
       const float* src =
           row < 0 ? nullptr : w + static_cast<size_t>(row) * cols + first;
-      for (int j = 0; j < pw; ++j) {
-        *out++ = src != nullptr && j < count ? convert(src[j]) : convert(0.0f);
+      if (src != nullptr && count == pw) {
+        for (int j = 0; j < pw; ++j) out[j] = convert(src[j]);
+      } else {
+        for (int j = 0; j < pw; ++j) {
+          out[j] =
+              src != nullptr && j < count ? convert(src[j]) : convert(0.0f);
+        }
       }
+      out += pw;
     }
   }
 }
@@ -82,6 +96,23 @@ void InterleaveRowsBF16(kernels::PackedBF16* packed) {
   }
 }
 
+// The f32 layouts of one direction's W_ih and W_hh: gate columns for the
+// forward products, gate rows for the backward ones.
+template <typename Convert>
+void PackFloatLayouts(const float* w_ih, const float* w_hh, int in, int state,
+                      const std::vector<int>& rows, int pw, Convert convert,
+                      PackedLayer* out) {
+  const int width = static_cast<int>(rows.size());
+  Resize(in, width, pw, &out->w_ih);
+  PackGateColumns(w_ih, in, rows, pw, convert, out->w_ih.data.data());
+  Resize(state, width, pw, &out->w_hh);
+  PackGateColumns(w_hh, state, rows, pw, convert, out->w_hh.data.data());
+  Resize(width, in, pw, &out->w_ih_rows);
+  PackGateRows(w_ih, in, rows, pw, convert, out->w_ih_rows.data.data());
+  Resize(width, state, pw, &out->w_hh_rows);
+  PackGateRows(w_hh, state, rows, pw, convert, out->w_hh_rows.data.data());
+}
+
 void PackDirection(const ParameterLayout& layout,
                    const std::vector<float>& params, int layer, int dir,
                    const PackedWeights& packed, PackedLayer* out) {
@@ -92,16 +123,18 @@ void PackDirection(const ParameterLayout& layout,
   const float* w_ih = params.data() + layout.weight_ih(layer, dir);
   const float* w_hh = params.data() + layout.weight_hh(layer, dir);
   const std::vector<int> rows = SourceRows(gl);
-  auto as_f32 = [&](float v) { return Effective(packed, v); };
   auto as_bf16 = [](float v) { return kernels::RoundToBF16(v); };
-  Resize(in, gl.width(), pw, &out->w_ih);
-  PackGateColumns(w_ih, in, rows, pw, as_f32, out->w_ih.data.data());
-  Resize(state, gl.width(), pw, &out->w_hh);
-  PackGateColumns(w_hh, state, rows, pw, as_f32, out->w_hh.data.data());
-  Resize(gl.width(), in, pw, &out->w_ih_rows);
-  PackGateRows(w_ih, in, rows, pw, as_f32, out->w_ih_rows.data.data());
-  Resize(gl.width(), state, pw, &out->w_hh_rows);
-  PackGateRows(w_hh, state, rows, pw, as_f32, out->w_hh_rows.data.data());
+  // The precision is chosen once here, not per element, so that the
+  // packing loops vectorize.
+  if (packed.bf16) {
+    PackFloatLayouts(
+        w_ih, w_hh, in, state, rows, pw,
+        [](float v) { return kernels::WidenBF16(kernels::RoundToBF16(v)); },
+        out);
+  } else {
+    PackFloatLayouts(
+        w_ih, w_hh, in, state, rows, pw, [](float v) { return v; }, out);
+  }
   out->w_ih_bf16 = {};
   out->w_hh_bf16 = {};
   if (packed.bf16) {
