@@ -93,6 +93,14 @@ HWY_NOINLINE void LstmGateTail(const LstmStepArgs& args, float* gates, int row,
   }
 }
 
+// Where batch row `row` keeps the pre-activations of panel `panel`.
+inline float* GateRowOfPanel(const LstmStepArgs& args, int row, int panel) {
+  const size_t panel_floats =
+      kPanelVectors * hn::Lanes(hn::ScalableTag<float>());
+  return args.gates + static_cast<size_t>(row) * args.gate_stride +
+         panel * panel_floats;
+}
+
 // MR batch rows of one panel: the recurrent GEMM adds h_prev W_hh^T to the
 // pre-activations, V gate vectors at a time (all four when the registers
 // allow, else i, f then g, o), each pass's sums stored back to the gate
@@ -105,8 +113,7 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
   const size_t lanes = hn::Lanes(d);
   const size_t depth = args.w_hh->k;
   const size_t panel_floats = kPanelVectors * lanes;
-  float* gates = args.gates + static_cast<size_t>(row) * args.gate_stride +
-                 panel * panel_floats;
+  float* gates = GateRowOfPanel(args, row, panel);
   const float* h_prev[MR];
 #pragma GCC unroll 8
   for (size_t r = 0; r < MR; ++r) h_prev[r] = args.h_prev.row(row + r);
@@ -162,8 +169,7 @@ HWY_NOINLINE void LstmStepRowPanelPair(const LstmStepArgs& args, int row,
   const size_t lanes = hn::Lanes(d);
   const size_t depth = args.w_hh->k;
   const size_t panel_floats = kPanelVectors * lanes;
-  float* gates = args.gates + static_cast<size_t>(row) * args.gate_stride +
-                 panel * panel_floats;
+  float* gates = GateRowOfPanel(args, row, panel);
   const float* h_prev = args.h_prev.row(row);
   constexpr size_t kVecs = 2 * kPanelVectors;
   Vec acc[kVecs];

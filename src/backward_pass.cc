@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "layer_steps.h"
 #include "parallel_gemm.h"
 #include "sequence_layout.h"
 #include "step_team.h"
@@ -12,37 +13,6 @@
 namespace lstmkit::internal {
 
 namespace {
-
-// The widths of one layer's pieces.
-struct LayerShape {
-  int hidden;  // H
-  int state;   // P
-  int dirs;    // D
-  int in;      // I_k
-  bool projected() const { return state != hidden; }
-  int out_width() const { return dirs * state; }
-};
-
-LayerShape ShapeOf(const Model::Impl& model, int layer) {
-  const ParameterLayout& layout = *model.layout;
-  return {model.config.hidden_size, layout.state_width(), layout.directions(),
-          layout.layer_input_size(layer)};
-}
-
-// The rows a step of a direction continued from (see forward_pass.cc).
-kernels::StateRows PreviousRows(const SequenceLayout& seq, const float* buffer,
-                                int stride, int dir, int t) {
-  const size_t batch = seq.batch();
-  if (dir == 0) {
-    const size_t prev = t == 0 ? 0 : batch + seq.offset(t - 1);
-    return kernels::StateRows::Contiguous(buffer + prev * stride, stride);
-  }
-  if (t == seq.seq_len() - 1) {
-    return kernels::StateRows::Contiguous(buffer, stride);
-  }
-  return {buffer + (batch + seq.offset(t + 1)) * stride, buffer,
-          seq.rows(t + 1), stride};
-}
 
 // Rows of step t of a reverse direction that started there from their
 // initial state: [rows(t + 1), rows(t)).
@@ -223,7 +193,8 @@ struct LayerBackward {
     model.packed.kernels->gemm_packed(
         seq.rows(t), w_hh.n, gate_width,
         {w.d_gates.data() + seq.offset(t) * gate_width, gate_width, 1}, w_hh,
-        0.0f, w.dh_recurrent.data() + col, shape.state, model.packed.tuning.gemm_packed);
+        0.0f, w.dh_recurrent.data() + col, shape.state,
+        model.packed.tuning.gemm_packed);
     if (dir == 1) {
       const auto [begin, end] = StartingRows(seq, t);
       CopyBlock(w.dh_recurrent.data(), w.d_h0.data(), shape.state, begin, end,
