@@ -262,7 +262,7 @@ TrainingOutcome TrainCharLm(Model* model, const CharLmJob& job,
   outcome.stop_reason =
       stop_early ? "stopped early: no better held-out loss for " +
                        std::to_string(flags.patience) + " epochs"
-      : time_up ? "stopped at the time limit"
+      : time_up ? TimeLimitReason(flags.time_limit_s)
                 : "ran all " + std::to_string(flags.epochs) + " epochs";
   return outcome;
 }

@@ -24,6 +24,13 @@ std::string Loss(double value) {
 
 }  // namespace
 
+std::string TimeLimitReason(double limit_seconds) {
+  char text[96];
+  std::snprintf(text, sizeof(text), "stopped at the time limit of %g s",
+                limit_seconds);
+  return text;
+}
+
 std::string FormatDuration(double seconds) {
   const long long total = std::max(0LL, std::llround(seconds));
   char text[32];

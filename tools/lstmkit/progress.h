@@ -50,6 +50,9 @@ class Progress {
 };
 
 // "1:05" or "1:02:05".
+// Why training stopped when its --time-limit ran out, naming the limit.
+std::string TimeLimitReason(double limit_seconds);
+
 std::string FormatDuration(double seconds);
 
 }  // namespace lstmkit::cli

@@ -31,12 +31,6 @@ struct EarlyStopping {
   std::vector<float> best_parameters;
 };
 
-std::string Format(const char* format, double value) {
-  char text[64];
-  std::snprintf(text, sizeof(text), format, value);
-  return text;
-}
-
 FileMetadata CheckpointMetadata(const SupervisedJob& job,
                                 const EarlyStopping& state) {
   FileMetadata metadata = TaskMetadata(job.task, job.settings);
@@ -191,8 +185,7 @@ TrainingOutcome TrainSupervised(Model* model, const SupervisedJob& job,
   outcome.stop_reason =
       stop_early ? "stopped early: no better validation loss for " +
                        std::to_string(flags.patience) + " epochs"
-      : time_up ? "stopped at the time limit of " +
-                      Format("%g", flags.time_limit_s) + " s"
+      : time_up ? TimeLimitReason(flags.time_limit_s)
                 : "ran all " + std::to_string(flags.epochs) + " epochs";
   return outcome;
 }

@@ -205,6 +205,24 @@ TEST(CharLm, ResumeContinuesTheCarriedStateBitwise) {
   EXPECT_EQ(Parameters(parts), Parameters(whole));
 }
 
+// A time limit that has run out by the end of the first epoch stops both
+// kinds of training there, and the report says which limit it was.
+TEST(TimeLimit, StopsAfterTheFirstEpochAndNamesTheLimit) {
+  ScratchDir dir("time_limit");
+  const std::string text = dir.Write("text.txt", PatternText());
+  const std::string sales = dir.Write("sales.csv", SeasonalCsv());
+  for (std::vector<std::string> args :
+       {TrainCharLmArgs(text, dir.Path("text.lstm")),
+        TrainForecastArgs(sales, dir.Path("sales.lstm"))}) {
+    args.insert(args.end(), {"--time-limit", "1e-06"});
+    const CliRun run = RunLstmkit(args);
+    ASSERT_EQ(run.exit_status, 0) << run.err;
+    EXPECT_NE(run.out.find("stopped at the time limit of 1e-06 s"),
+              std::string::npos)
+        << run.out;
+  }
+}
+
 TEST(Classify, LearnsAndReportsAccuracyAndConfusion) {
   ScratchDir dir("classify");
   const std::string train = dir.Write("train.csv", UpDownCsv(200));
