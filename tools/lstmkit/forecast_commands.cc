@@ -170,6 +170,7 @@ int RunTrainForecast(ForecastFlags& flags, CommandIo& io) {
          << "\n";
   WriteLossCurve(outcome.curve, flags.training, "Training loss", io);
   if (spec.holdout > 0) {
+    io.out << "\n";
     ReportHoldout(model, series, spec, spec.holdout,
                   SiblingPath(flags.training.model_path, "_forecast.csv"),
                   flags.training.plot, io.out);

@@ -49,7 +49,7 @@ ErrorSummary ReportHoldout(const Model& model, const Series& series,
                            const std::string& csv_path, bool plot,
                            std::ostream& out) {
   const HoldoutForecast result = ForecastHoldout(model, series, spec, holdout);
-  out << "\nthe last " << holdout << " rows, forecast " << spec.horizon
+  out << "the last " << holdout << " rows, forecast " << spec.horizon
       << " at a time from the rows before them:\n"
       << Row("%12s %12s %12s %12s\n", "time", "truth", "forecast",
              "seasonal naive");

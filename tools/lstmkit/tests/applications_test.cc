@@ -126,6 +126,8 @@ TEST(Forecast, TrainsBeatsTheBaselineAndEvalAgrees) {
       RunLstmkit({"eval", "--model", model, "--data", data, "--no-plot"});
   ASSERT_EQ(eval.exit_status, 0) << eval.err;
   EXPECT_EQ(NumberAfter(eval.out, "LSTM"), rmse);
+  // The report is the first thing eval prints: no blank line before it.
+  EXPECT_EQ(eval.out.rfind("the last 12 rows", 0), 0u) << eval.out;
 
   const CliRun predict =
       RunLstmkit({"predict", "--model", model, "--data", data});
