@@ -49,10 +49,10 @@ class Progress {
   bool bar_shown_ = false;
 };
 
-// "1:05" or "1:02:05".
 // Why training stopped when its --time-limit ran out, naming the limit.
 std::string TimeLimitReason(double limit_seconds);
 
+// "1:05" or "1:02:05".
 std::string FormatDuration(double seconds);
 
 }  // namespace lstmkit::cli
