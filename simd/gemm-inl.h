@@ -195,6 +195,17 @@ inline void PackA(MatrixA a, int m_begin, int m_end, int pc, int kc, int mr,
   }
 }
 
+// Copies `count` floats, a whole number of vectors, to an aligned `dst`.
+// For the one-tile-wide rows of packing, a libc memcpy call costs more than
+// the row itself.
+inline void CopyWholeVectors(const float* HWY_RESTRICT src, int count,
+                             float* HWY_RESTRICT dst) {
+  const DF d;
+  for (int j = 0; j < count; j += static_cast<int>(hn::Lanes(d))) {
+    hn::Store(hn::LoadU(d, src + j), d, dst + j);
+  }
+}
+
 // Packs B[pc..pc+kc)[jc..jc+n_cols) into panels of `pw` columns, each
 // [kc][pw], zero-padded.
 inline void PackB(MatrixB b, int pc, int kc, int jc, int n_cols, int pw,
@@ -205,12 +216,7 @@ inline void PackB(MatrixB b, int pc, int kc, int jc, int n_cols, int pw,
       const float* src =
           b.data + (pc + p) * b.k_stride + (jc + j0) * b.n_stride;
       if (b.n_stride == 1 && width == pw) {
-        // Whole vectors: a libc memcpy call per one-tile-wide row costs
-        // more than the row.
-        const DF d;
-        for (int j = 0; j < pw; j += static_cast<int>(hn::Lanes(d))) {
-          hn::Store(hn::LoadU(d, src + j), d, out + j);
-        }
+        CopyWholeVectors(src, pw, out);
       } else if (b.n_stride == 1) {
         std::memcpy(out, src, width * sizeof(float));
       } else {
@@ -258,15 +264,9 @@ inline PanelSlice TileSliceOfB(const BlockB& b, int jr, int kc, int tile_cols,
   if (tile_cols == b.panel_width || row_tiles < kMinRowTilesForSliceCopy) {
     return {src, static_cast<size_t>(b.panel_width)};
   }
-  // Vector copies: a libc memcpy call per 32- or 64-byte row costs more
-  // than the row itself.
-  const DF d;
-  const int lanes = static_cast<int>(hn::Lanes(d));
-  float* HWY_RESTRICT dst = buffer;
+  float* dst = buffer;
   for (int p = 0; p < kc; ++p) {
-    for (int j = 0; j < tile_cols; j += lanes) {
-      hn::Store(hn::LoadU(d, src + j), d, dst + j);
-    }
+    CopyWholeVectors(src, tile_cols, dst);
     src += b.panel_width;
     dst += tile_cols;
   }

@@ -257,19 +257,22 @@ Blocking DefaultBlocking(const KernelTable& kernels);
 // Candidate tile shapes (mr, nr) a tuner may choose from for a target.
 std::vector<Blocking> TileCandidates(const KernelTable& kernels);
 
-// Reorders one k row of a bfloat16 panel, given in plain column order
-// (panel_width = kPanelVectors vectors), into the pair-interleaved order of
-// PackedPanelsBF16.
-inline void InterleaveBF16Pairs(uint16_t* row, int panel_width) {
+// Reorders k rows of bfloat16 panels, `size` values in all, given in plain
+// column order (panel_width = kPanelVectors vectors per row), into the
+// pair-interleaved order of PackedPanelsBF16.
+inline void InterleaveBF16Pairs(uint16_t* rows, size_t size, int panel_width) {
   const int lanes = panel_width / kPanelVectors;
-  std::vector<uint16_t> plain(row, row + panel_width);
-  for (int pair = 0; pair < kPanelVectors / 2; ++pair) {
-    const uint16_t* first = plain.data() + 2 * pair * lanes;
-    const uint16_t* second = first + lanes;
-    uint16_t* out = row + 2 * pair * lanes;
-    for (int j = 0; j < lanes; ++j) {
-      out[2 * j] = first[j];
-      out[2 * j + 1] = second[j];
+  std::vector<uint16_t> plain(panel_width);
+  for (uint16_t* row = rows; row < rows + size; row += panel_width) {
+    std::copy(row, row + panel_width, plain.begin());
+    for (int pair = 0; pair < kPanelVectors / 2; ++pair) {
+      const uint16_t* first = plain.data() + 2 * pair * lanes;
+      const uint16_t* second = first + lanes;
+      uint16_t* out = row + 2 * pair * lanes;
+      for (int j = 0; j < lanes; ++j) {
+        out[2 * j] = first[j];
+        out[2 * j + 1] = second[j];
+      }
     }
   }
 }
@@ -286,12 +289,11 @@ void PackPanelsBF16(int k, int n, int panel_width, Get get, PackedBF16* out) {
     for (int kk = 0; kk < k; ++kk) {
       for (int j = 0; j < panel_width; ++j) {
         const int col = p * panel_width + j;
-        dst[j] = col < n ? RoundToBF16(get(kk, col)) : 0;
+        *dst++ = col < n ? RoundToBF16(get(kk, col)) : 0;
       }
-      InterleaveBF16Pairs(dst, panel_width);
-      dst += panel_width;
     }
   }
+  InterleaveBF16Pairs(out->data.data(), out->data.size(), panel_width);
 }
 
 // Packs B [K][N] with an element getter; get(k, n) returns B's element.

@@ -88,12 +88,11 @@ void Resize(int k, int n, int pw, kernels::PackedBF16* packed) {
   packed->data.resize(static_cast<size_t>(packed->panels()) * k * pw);
 }
 
-// Puts every k row of bfloat16 panels packed in column order into the
-// pair-interleaved order the kernels read.
-void InterleaveRowsBF16(kernels::PackedBF16* packed) {
-  for (size_t at = 0; at < packed->data.size(); at += packed->panel_width) {
-    kernels::InterleaveBF16Pairs(packed->data.data() + at, packed->panel_width);
-  }
+// Puts bfloat16 panels packed in column order into the pair-interleaved
+// order the kernels read.
+void InterleavePairs(kernels::PackedBF16* packed) {
+  kernels::InterleaveBF16Pairs(packed->data.data(), packed->data.size(),
+                               packed->panel_width);
 }
 
 // The f32 layouts of one direction's W_ih and W_hh: gate columns for the
@@ -140,10 +139,10 @@ void PackDirection(const ParameterLayout& layout,
   if (packed.bf16) {
     Resize(in, gl.width(), pw, &out->w_ih_bf16);
     PackGateColumns(w_ih, in, rows, pw, as_bf16, out->w_ih_bf16.data.data());
-    InterleaveRowsBF16(&out->w_ih_bf16);
+    InterleavePairs(&out->w_ih_bf16);
     Resize(state, gl.width(), pw, &out->w_hh_bf16);
     PackGateColumns(w_hh, state, rows, pw, as_bf16, out->w_hh_bf16.data.data());
-    InterleaveRowsBF16(&out->w_hh_bf16);
+    InterleavePairs(&out->w_hh_bf16);
   }
   const float* b_ih = params.data() + layout.bias_ih(layer, dir);
   const float* b_hh = params.data() + layout.bias_hh(layer, dir);
