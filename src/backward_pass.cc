@@ -14,11 +14,12 @@ namespace lstmkit::internal {
 
 namespace {
 
-// Rows of step t of a reverse direction that started there from their
-// initial state: [rows(t + 1), rows(t)).
-std::pair<int, int> StartingRows(const SequenceLayout& seq, int t) {
+// Rows of `block` at step t of a reverse direction that started there from
+// their initial state: [rows(t + 1), rows(t)) within the block.
+std::pair<int, int> StartingRows(const SequenceLayout& seq, int t,
+                                 RowBlock block) {
   const int later = t + 1 < seq.seq_len() ? seq.rows(t + 1) : 0;
-  return {later, seq.rows(t)};
+  return {std::max(later, block.first), std::min(seq.rows(t), block.end)};
 }
 
 // The head's share: its parameter gradients, and dL/d(input row).
@@ -113,14 +114,15 @@ struct LayerBackward {
     return kernels::kPanelVectors * model.packed.kernels->lanes;
   }
 
-  // dh_total = dL/dh of the step's rows: from above plus from step t's
-  // successor; columns [first, first + count) panels of P.
-  void SumStateGradient(int dir, int t, int first, int count) const {
+  // dh_total = dL/dh of the step's rows in `block`: from above plus from
+  // step t's successor; columns [first, first + count) panels of P.
+  void SumStateGradient(int dir, int t, RowBlock block, int first,
+                        int count) const {
     DirectionWork& w = *work[dir];
     const int begin = first * panel_width();
     const int end = std::min(shape.state, (first + count) * panel_width());
     const size_t here = seq.offset(t);
-    for (int i = 0; i < seq.rows(t); ++i) {
+    for (int i = block.first; i < block.first + block.ActiveAt(seq, t); ++i) {
       const float* above =
           d_out + (here + i) * shape.out_width() + dir * shape.state;
       const float* rec =
@@ -130,49 +132,59 @@ struct LayerBackward {
     }
   }
 
-  // dr = dh_total W_hr for H columns in panels [first, first + count).
-  void ProjectBack(int dir, int t, int first, int count) const {
+  // dr = dh_total W_hr for H columns in panels [first, first + count), in
+  // rows `block`.
+  void ProjectBack(int dir, int t, RowBlock block, int first, int count) const {
     DirectionWork& w = *work[dir];
     const kernels::PackedPanels w_hr =
         model.packed.layer(layer, dir).w_hr_rows.Panels(first, count);
-    if (w_hr.n <= 0) return;
+    const int rows = block.ActiveAt(seq, t);
+    if (w_hr.n <= 0 || rows == 0) return;
+    const size_t here = seq.offset(t) + block.first;
     model.packed.kernels->gemm_packed(
-        seq.rows(t), w_hr.n, shape.state,
-        {w.dh_total.data() + seq.offset(t) * shape.state, shape.state, 1}, w_hr,
-        0.0f, w.dr.data() + first * w_hr.panel_width, shape.hidden,
-        model.packed.tuning.gemm_packed);
+        rows, w_hr.n, shape.state,
+        {w.dh_total.data() + here * shape.state, shape.state, 1}, w_hr, 0.0f,
+        w.dr.data() + static_cast<size_t>(block.first) * shape.hidden +
+            first * w_hr.panel_width,
+        shape.hidden, model.packed.tuning.gemm_packed);
   }
 
-  // The cell backward for gate panels [first, first + count).
-  void CellBackward(int dir, int t, int first, int count) const {
+  // The cell backward for gate panels [first, first + count), in rows
+  // `block`.
+  void CellBackward(int dir, int t, RowBlock block, int first,
+                    int count) const {
+    const int rows = block.ActiveAt(seq, t);
+    if (rows == 0) return;
     DirectionWork& w = *work[dir];
     const DirectionTrace& d = trace.dirs[dir];
     const int gate_width = model.packed.gates.width();
-    const size_t here = seq.offset(t);
+    const size_t skip = block.first;
+    const size_t here = seq.offset(t) + skip;
     kernels::LstmCellBackwardArgs cell;
-    cell.batch = seq.rows(t);
+    cell.batch = rows;
     cell.hidden = shape.hidden;
     cell.gates = d.gates.data() + here * gate_width;
     cell.gate_stride = gate_width;
-    cell.c_prev = PreviousRows(seq, d.c.data(), shape.hidden, dir, t);
+    cell.c_prev = SkipRows(PreviousRows(seq, d.c.data(), shape.hidden, dir, t),
+                           block.first);
     cell.tanh_c = d.tanh_c.data() + here * shape.hidden;
     if (shape.projected()) {
-      cell.dh_above = w.dr.data();
+      cell.dh_above = w.dr.data() + skip * shape.hidden;
       cell.dh_above_stride = shape.hidden;
       cell.dh_recurrent = nullptr;
     } else {
       cell.dh_above = d_out + here * shape.out_width() + dir * shape.state;
       cell.dh_above_stride = shape.out_width();
-      cell.dh_recurrent = w.dh_recurrent.data();
+      cell.dh_recurrent = w.dh_recurrent.data() + skip * shape.state;
     }
-    cell.dc_carry = w.dc_carry.data();
+    cell.dc_carry = w.dc_carry.data() + skip * shape.hidden;
     cell.d_gates = w.d_gates.data() + here * gate_width;
     cell.first_panel = first;
     cell.panel_count = count;
     model.packed.kernels->lstm_cell_backward(cell);
     if (dir == 1) {
       // Sequences whose reverse pass started here: dc_carry is dL/dc0.
-      const auto [begin, end] = StartingRows(seq, t);
+      const auto [begin, end] = StartingRows(seq, t, block);
       const int lanes = model.packed.kernels->lanes;
       const int col = first * lanes;
       const int cols = std::min(shape.hidden, (first + count) * lanes) - col;
@@ -181,31 +193,35 @@ struct LayerBackward {
     }
   }
 
-  // dh_recurrent = dA W_hh for P columns in panels [first, first + count):
-  // only this product stays inside the time loop.
-  void RecurrentBack(int dir, int t, int first, int count) const {
+  // dh_recurrent = dA W_hh for P columns in panels [first, first + count),
+  // in rows `block`: only this product stays inside the time loop.
+  void RecurrentBack(int dir, int t, RowBlock block, int first,
+                     int count) const {
     DirectionWork& w = *work[dir];
     const kernels::PackedPanels w_hh =
         model.packed.layer(layer, dir).w_hh_rows.Panels(first, count);
-    if (w_hh.n <= 0) return;
+    const int rows = block.ActiveAt(seq, t);
+    if (w_hh.n <= 0 || rows == 0) return;
     const int gate_width = model.packed.gates.width();
     const int col = first * w_hh.panel_width;
+    const size_t here = seq.offset(t) + block.first;
     model.packed.kernels->gemm_packed(
-        seq.rows(t), w_hh.n, gate_width,
-        {w.d_gates.data() + seq.offset(t) * gate_width, gate_width, 1}, w_hh,
-        0.0f, w.dh_recurrent.data() + col, shape.state,
-        model.packed.tuning.gemm_packed);
+        rows, w_hh.n, gate_width,
+        {w.d_gates.data() + here * gate_width, gate_width, 1}, w_hh, 0.0f,
+        w.dh_recurrent.data() + static_cast<size_t>(block.first) * shape.state +
+            col,
+        shape.state, model.packed.tuning.gemm_packed);
     if (dir == 1) {
-      const auto [begin, end] = StartingRows(seq, t);
+      const auto [begin, end] = StartingRows(seq, t, block);
       CopyBlock(w.dh_recurrent.data(), w.d_h0.data(), shape.state, begin, end,
                 col, w_hh.n);
     }
   }
 };
 
-// Walks every step of both directions backward: the forward direction from
-// the last step down, the reverse one from the first step up, both at once.
-void WalkSteps(const LayerBackward& lb) {
+// WalkSteps for batches too small for row blocks: each step's phases are
+// sliced over hidden units, with a barrier between phases.
+void WalkStepsSliced(const LayerBackward& lb) {
   const Model::Impl& model = lb.model;
   const LayerShape& shape = lb.shape;
   const int gate_panels = model.packed.gates.panels();
@@ -228,20 +244,59 @@ void WalkSteps(const LayerBackward& lb) {
         const int step = index / phases;
         const int t = dir == 0 ? seq_len - 1 - step : step;
         const int phase = index % phases + (shape.projected() ? 0 : 2);
+        const RowBlock all = RowBlock::All(lb.seq);
         if (phase == 0) {
           const auto [first, count] = SlicePanels(state_panels, per_dir, s);
-          lb.SumStateGradient(dir, t, first, count);
+          lb.SumStateGradient(dir, t, all, first, count);
         } else if (phase == 1) {
           const auto [first, count] = SlicePanels(hidden_panels, per_dir, s);
-          lb.ProjectBack(dir, t, first, count);
+          lb.ProjectBack(dir, t, all, first, count);
         } else if (phase == 2) {
           const auto [first, count] = SlicePanels(gate_panels, per_dir, s);
-          lb.CellBackward(dir, t, first, count);
+          lb.CellBackward(dir, t, all, first, count);
         } else {
           const auto [first, count] = SlicePanels(state_panels, per_dir, s);
-          lb.RecurrentBack(dir, t, first, count);
+          lb.RecurrentBack(dir, t, all, first, count);
         }
       });
+}
+
+// One step of one direction in rows `block`, whole: each phase needs all
+// of the one before.
+void BackStepRows(const LayerBackward& lb, int dir, int t, RowBlock block) {
+  const Model::Impl& model = lb.model;
+  const int gate_panels = model.packed.gates.panels();
+  const int state_panels = model.packed.layer(lb.layer).w_hh_rows.panels();
+  if (lb.shape.projected()) {
+    lb.SumStateGradient(dir, t, block, 0, state_panels);
+    lb.ProjectBack(dir, t, block, 0,
+                   model.packed.layer(lb.layer).w_hr_rows.panels());
+  }
+  lb.CellBackward(dir, t, block, 0, gate_panels);
+  lb.RecurrentBack(dir, t, block, 0, state_panels);
+}
+
+// Walks every step of both directions backward, the forward direction from
+// the last step down, the reverse one from the first step up: in blocks of
+// batch rows that each walk every step alone where the batch is large
+// enough, otherwise every step at once, sliced over hidden units.
+void WalkSteps(const LayerBackward& lb) {
+  const Model::Impl& model = lb.model;
+  const LayerShape& shape = lb.shape;
+  const int seq_len = lb.seq.seq_len();
+  const int blocks =
+      IndependentRowBlocks(*model.threads, lb.seq.batch(), shape.dirs);
+  if (blocks > 0) {
+    StepTeam::Run(*model.threads, 1, blocks * shape.dirs, [&](int, int slice) {
+      const int dir = slice / blocks;
+      const RowBlock rows = RowBlock::Part(lb.seq, blocks, slice % blocks);
+      for (int step = 0; step < seq_len; ++step) {
+        BackStepRows(lb, dir, dir == 0 ? seq_len - 1 - step : step, rows);
+      }
+    });
+  } else {
+    WalkStepsSliced(lb);
+  }
   // The forward direction ends at step 0, where every sequence began.
   DirectionWork& forward = *lb.work[0];
   forward.d_h0 = forward.dh_recurrent;

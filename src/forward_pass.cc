@@ -33,22 +33,26 @@ void InitialRows(const SequenceLayout& seq, const float* given, int width,
 }
 
 // One direction's part of one step: the fused recurrent GEMM and gate tail
-// for panels [first, first + count) of its hidden units.
+// for panels [first, first + count) of its hidden units, in rows `block`.
 void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
-              int dir, const SequenceLayout& seq, int t, int first, int count,
-              bool training, LayerTrace* trace) {
+              int dir, const SequenceLayout& seq, int t, RowBlock block,
+              int first, int count, bool training, LayerTrace* trace) {
+  const int rows = block.ActiveAt(seq, t);
+  if (rows == 0) return;
   const PackedWeights& packed = model.packed;
   const PackedLayer& weights = packed.layer(layer, dir);
   DirectionTrace& d = trace->dirs[dir];
   const int width = packed.gates.width();
   const int out_width = shape.out_width();
   const size_t batch = seq.batch();
-  const size_t here = seq.offset(t);
+  const size_t here = seq.offset(t) + block.first;
   kernels::LstmStepArgs step;
-  step.batch = seq.rows(t);
+  step.batch = rows;
   step.hidden = shape.hidden;
-  step.h_prev = PreviousRows(seq, trace->out.data() + dir * shape.state,
-                             out_width, dir, t);
+  step.h_prev =
+      SkipRows(PreviousRows(seq, trace->out.data() + dir * shape.state,
+                            out_width, dir, t),
+               block.first);
   step.w_hh = &weights.w_hh;
   step.w_hh_bf16 = packed.w_hh_bf16(layer, dir);
   step.first_panel = first;
@@ -56,7 +60,8 @@ void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
   step.gates = d.gates.data() + here * width;
   step.gate_stride = width;
   step.store_gates = training;
-  step.c_prev = PreviousRows(seq, d.c.data(), shape.hidden, dir, t);
+  step.c_prev = SkipRows(PreviousRows(seq, d.c.data(), shape.hidden, dir, t),
+                         block.first);
   step.c = d.c.data() + (batch + here) * shape.hidden;
   if (shape.projected()) {
     step.h = d.r.data() + here * shape.hidden;
@@ -71,20 +76,21 @@ void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
 }
 
 // With a projection, the second part of a step: h = r W_hr^T for output
-// panels [first, first + count).
+// panels [first, first + count), in rows `block`.
 void ProjectStep(const Model::Impl& model, const LayerShape& shape, int layer,
-                 int dir, const SequenceLayout& seq, int t, int first,
-                 int count, LayerTrace* trace) {
+                 int dir, const SequenceLayout& seq, int t, RowBlock block,
+                 int first, int count, LayerTrace* trace) {
   const PackedWeights& packed = model.packed;
   const kernels::PackedPanels w_hr =
       packed.layer(layer, dir).w_hr.Panels(first, count);
-  if (w_hr.n <= 0) return;
-  const size_t here = seq.offset(t);
+  const int rows = block.ActiveAt(seq, t);
+  if (w_hr.n <= 0 || rows == 0) return;
+  const size_t here = seq.offset(t) + block.first;
   const int out_width = shape.out_width();
   float* h = trace->out.data() + (seq.batch() + here) * out_width +
              dir * shape.state + first * w_hr.panel_width;
   packed.kernels->gemm_packed(
-      seq.rows(t), w_hr.n, shape.hidden,
+      rows, w_hr.n, shape.hidden,
       {trace->dirs[dir].r.data() + here * shape.hidden, shape.hidden, 1}, w_hr,
       0.0f, h, out_width, packed.tuning.gemm_packed);
 }
@@ -109,6 +115,57 @@ const float* InitialState(Span<const float> states, int layer, int dir,
   if (states.empty()) return nullptr;
   return states.data() +
          static_cast<size_t>(layer * dirs + dir) * batch * width;
+}
+
+// The time loop of one layer, both directions at once: in blocks of batch
+// rows that each walk every step alone where the batch is large enough;
+// otherwise every step is sliced over hidden units, and with a projection
+// has a second phase, h = W_hr r, sliced over P.
+void WalkSteps(const Model::Impl& model, const LayerShape& shape, int layer,
+               const SequenceLayout& seq, bool training, LayerTrace* trace) {
+  const int panels = model.packed.gates.panels();
+  const int proj_panels =
+      shape.projected() ? model.packed.layer(layer).w_hr.panels() : 0;
+  const int seq_len = seq.seq_len();
+  const int blocks =
+      IndependentRowBlocks(*model.threads, seq.batch(), shape.dirs);
+  if (blocks > 0) {
+    StepTeam::Run(*model.threads, 1, blocks * shape.dirs, [&](int, int slice) {
+      const int dir = slice / blocks;
+      const RowBlock rows = RowBlock::Part(seq, blocks, slice % blocks);
+      for (int step = 0; step < seq_len; ++step) {
+        const int t = dir == 0 ? step : seq_len - 1 - step;
+        CellStep(model, shape, layer, dir, seq, t, rows, 0, panels, training,
+                 trace);
+        if (shape.projected()) {
+          ProjectStep(model, shape, layer, dir, seq, t, rows, 0, proj_panels,
+                      trace);
+        }
+      }
+    });
+    return;
+  }
+  const int per_dir = std::max(
+      1, StepTeam::SlicesFor(*model.threads, shape.dirs * panels) / shape.dirs);
+  const int phases = shape.projected() ? 2 : 1;
+  const RowBlock all = RowBlock::All(seq);
+  StepTeam::Run(*model.threads, seq_len * phases, per_dir * shape.dirs,
+                [&](int index, int slice) {
+                  const int dir = slice / per_dir;
+                  const int step = index / phases;
+                  const int t = dir == 0 ? step : seq_len - 1 - step;
+                  if (index % phases == 0) {
+                    const auto [first, count] =
+                        SlicePanels(panels, per_dir, slice % per_dir);
+                    CellStep(model, shape, layer, dir, seq, t, all, first,
+                             count, training, trace);
+                  } else {
+                    const auto [first, count] =
+                        SlicePanels(proj_panels, per_dir, slice % per_dir);
+                    ProjectStep(model, shape, layer, dir, seq, t, all, first,
+                                count, trace);
+                  }
+                });
 }
 
 void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
@@ -136,32 +193,7 @@ void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
                              shape.hidden),
                 shape.hidden, trace->dirs[dir].c.data(), shape.hidden);
   }
-  // Both directions at once, each sliced over its hidden units; with a
-  // projection each step has a second phase, h = W_hr r, sliced over P.
-  const int panels = packed.gates.panels();
-  const int proj_panels =
-      shape.projected() ? packed.layer(layer).w_hr.panels() : 0;
-  const int per_dir = std::max(
-      1, StepTeam::SlicesFor(*model.threads, shape.dirs * panels) / shape.dirs);
-  const int phases = shape.projected() ? 2 : 1;
-  const int seq_len = seq.seq_len();
-  StepTeam::Run(*model.threads, seq_len * phases, per_dir * shape.dirs,
-                [&](int index, int slice) {
-                  const int dir = slice / per_dir;
-                  const int step = index / phases;
-                  const int t = dir == 0 ? step : seq_len - 1 - step;
-                  if (index % phases == 0) {
-                    const auto [first, count] =
-                        SlicePanels(panels, per_dir, slice % per_dir);
-                    CellStep(model, shape, layer, dir, seq, t, first, count,
-                             training, trace);
-                  } else {
-                    const auto [first, count] =
-                        SlicePanels(proj_panels, per_dir, slice % per_dir);
-                    ProjectStep(model, shape, layer, dir, seq, t, first, count,
-                                trace);
-                  }
-                });
+  WalkSteps(model, shape, layer, seq, training, trace);
 }
 
 // Each sequence's state after its own last step (reverse: after step 0),

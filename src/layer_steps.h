@@ -3,11 +3,14 @@
 #ifndef LSTMKIT_SRC_LAYER_STEPS_H_
 #define LSTMKIT_SRC_LAYER_STEPS_H_
 
+#include <algorithm>
 #include <cstddef>
 
 #include "kernels.h"
 #include "model_impl.h"
 #include "sequence_layout.h"
+#include "step_team.h"
+#include "threads.h"
 
 namespace lstmkit::internal {
 
@@ -45,6 +48,49 @@ inline kernels::StateRows PreviousRows(const SequenceLayout& seq,
   }
   return {buffer + (batch + seq.offset(t + 1)) * stride, buffer,
           seq.rows(t + 1), stride};
+}
+
+// The rows of the previous state from row `skip` on.
+inline kernels::StateRows SkipRows(kernels::StateRows rows, int skip) {
+  const ptrdiff_t offset = static_cast<ptrdiff_t>(skip) * rows.stride;
+  rows.first += offset;
+  if (rows.rest != nullptr) rows.rest += offset;
+  rows.split -= skip;
+  return rows;
+}
+
+// A block of batch rows (sorted order), [first, end), and which of them a
+// step computes: with variable lengths, step t has only seq.rows(t) rows.
+struct RowBlock {
+  int first = 0;
+  int end = 0;
+
+  static RowBlock All(const SequenceLayout& seq) { return {0, seq.batch()}; }
+  static RowBlock Part(const SequenceLayout& seq, int parts, int part) {
+    const auto [first, count] = SlicePanels(seq.batch(), parts, part);
+    return {first, first + count};
+  }
+  int ActiveAt(const SequenceLayout& seq, int t) const {
+    return std::max(0, std::min(end, seq.rows(t)) - first);
+  }
+};
+
+// A layer's time loop keeps every batch row apart from every other, so
+// blocks of rows can each walk all the steps alone, with no barrier
+// between steps: a late thread delays only its own block. Below this many
+// rows a block reuses each weight too little, and the team splits every
+// step over hidden units instead.
+constexpr int kMinRowsPerBlock = 16;
+
+// Row blocks per direction for a time loop, or 0 to split each step over
+// hidden units. One block per thread: two per thread, so that a thread that
+// falls behind could hand one over, measured no faster at batch 64 (each
+// block reuses every weight fewer times).
+inline int IndependentRowBlocks(const Threads& threads, int batch, int dirs) {
+  const int per_dir = (threads.requested() + dirs - 1) / dirs;
+  if (per_dir == 1) return 1;
+  if (batch < per_dir * kMinRowsPerBlock) return 0;
+  return std::min(per_dir, StepTeam::kMaxSlices / dirs);
 }
 
 }  // namespace lstmkit::internal
