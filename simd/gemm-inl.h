@@ -30,36 +30,50 @@ struct PanelSlice {
   size_t stride;
 };
 
+// Where a micro-tile's sums start: C itself (load_c), or every row at
+// row_init (the tile's columns of it), or zero.
+struct TileStart {
+  bool load_c;
+  const float* row_init;
+};
+
 // C[MR][NR vectors] (+)= A * B over kc, with A packed as [kc][MR]. Only
 // `rows` x `cols` of the tile are stored; edge tiles run on a local copy of
 // C so that no vector reaches past the end of a row.
 template <size_t MR, size_t NR>
 HWY_NOINLINE void MicroTile(size_t kc, const float* HWY_RESTRICT a,
                             PanelSlice b, float* HWY_RESTRICT c, size_t ldc,
-                            bool load_c, size_t rows, size_t cols) {
+                            TileStart start, size_t rows, size_t cols) {
   const DF d;
   const size_t lanes = hn::Lanes(d);
   const bool full = rows == MR && cols == NR * lanes;
   HWY_ALIGN float edge[MR * NR * HWY_MAX_BYTES / sizeof(float)];
   float* tile = c;
   size_t tile_ld = ldc;
+  const float* init = start.row_init;
   if (!full) {
     tile = edge;
     tile_ld = NR * lanes;
     for (size_t r = 0; r < MR; ++r) {
       for (size_t j = 0; j < NR * lanes; ++j) {
-        edge[r * tile_ld + j] =
-            load_c && r < rows && j < cols ? c[r * ldc + j] : 0.0f;
+        float value = 0.0f;
+        if (r < rows && j < cols) {
+          value = start.load_c ? c[r * ldc + j] : init ? init[j] : 0.0f;
+        }
+        edge[r * tile_ld + j] = value;
       }
     }
   }
+  // An edge tile's local copy already holds its start values.
+  const bool from_tile = start.load_c || !full;
   VF acc[MR][NR];
 #pragma GCC unroll 8
   for (size_t r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
     for (size_t v = 0; v < NR; ++v) {
-      acc[r][v] =
-          load_c ? hn::LoadU(d, tile + r * tile_ld + v * lanes) : hn::Zero(d);
+      acc[r][v] = from_tile ? hn::LoadU(d, tile + r * tile_ld + v * lanes)
+                  : init    ? hn::LoadU(d, init + v * lanes)
+                            : hn::Zero(d);
     }
   }
   const float* b_row = b.data;
@@ -93,7 +107,7 @@ HWY_NOINLINE void MicroTile(size_t kc, const float* HWY_RESTRICT a,
 }
 
 using MicroTileFn = void (*)(size_t, const float*, PanelSlice, float*, size_t,
-                             bool, size_t, size_t);
+                             TileStart, size_t, size_t);
 
 template <size_t NR, size_t... R>
 constexpr std::array<MicroTileFn, sizeof...(R)> MakeRowTable(
@@ -287,8 +301,9 @@ inline void PrefetchTileOfC(const float* c, int ldc, int rows, size_t cols) {
 }
 
 // One (kc x nc) block of B against every row block of A.
+// start.row_init, when set, holds the block's own columns.
 inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
-                         const BlockB& b, float* c, int ldc, bool load_c,
+                         const BlockB& b, float* c, int ldc, TileStart start,
                          const Blocking& requested) {
   // Fewer rows than a tile: shrink the tile rather than compute zeros.
   Blocking blk = requested;
@@ -306,11 +321,13 @@ inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
           TileSliceOfB(b, jr, kc, tile_cols,
                        (ic_end - ic + blk.mr - 1) / blk.mr, slice_buffer);
       const size_t cols = std::min(tile_cols, n_cols - jr);
+      const TileStart tile_start{
+          start.load_c, start.row_init ? start.row_init + jr : nullptr};
       for (int ir = ic; ir < ic_end; ir += blk.mr) {
         PrefetchTileOfC(c + static_cast<ptrdiff_t>(ir + blk.mr) * ldc + jr, ldc,
                         std::min(blk.mr, ic_end - ir - blk.mr), cols);
         tile(kc, packed_a + static_cast<size_t>(ir - ic) * kc, slice,
-             c + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc, load_c,
+             c + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc, tile_start,
              std::min(blk.mr, ic_end - ir), cols);
       }
     }
@@ -326,12 +343,27 @@ inline void ClearRows(int m, int n, float* c, int ldc) {
 inline void GemvPacked(int n, int k, const float* x, const PackedPanels& b,
                        float beta, float* y);
 
-inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,
-                       float beta, float* c, int ldc, const Blocking& blk) {
-  if (k == 0 && beta == 0.0f) return ClearRows(m, n, c, ldc);
+// GemmPacked, where every row of C may instead start at row_init[0..n)
+// (beta is then ignored): the tiles start their sums from it, so C is
+// written once and never read.
+inline void GemmPackedFrom(int m, int n, int k, MatrixA a,
+                           const PackedPanels& b, float beta,
+                           const float* row_init, float* c, int ldc,
+                           const Blocking& blk) {
+  const bool gemv = m == 1 && a.col_stride == 1;
+  if (row_init != nullptr && (k == 0 || gemv)) {
+    for (int i = 0; i < m; ++i) {
+      std::copy_n(row_init, n, c + static_cast<ptrdiff_t>(i) * ldc);
+    }
+    row_init = nullptr;
+    beta = 1.0f;
+  }
+  if (k == 0 && beta == 0.0f && row_init == nullptr) {
+    return ClearRows(m, n, c, ldc);
+  }
   // One row: the GEMV's eight accumulator chains beat a one-row tile's two,
   // and sum in the same order, so the bits are the same.
-  if (m == 1 && a.col_stride == 1) return GemvPacked(n, k, a.data, b, beta, c);
+  if (gemv) return GemvPacked(n, k, a.data, b, beta, c);
   const int pw = b.panel_width;
   const int nc = (blk.nc + pw - 1) / pw * pw;
   for (int jc = 0; jc < n; jc += nc) {
@@ -340,10 +372,22 @@ inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,
       const int kc = std::min(blk.kc, k - pc);
       const BlockB block{b.panel(jc / pw) + static_cast<size_t>(pc) * pw,
                          static_cast<size_t>(b.k) * pw, pw};
-      BlockProduct(m, n_cols, kc, a, pc, block, c + jc, ldc,
-                   pc > 0 || beta != 0.0f, blk);
+      const TileStart start{pc > 0 || beta != 0.0f,
+                            pc == 0 && row_init ? row_init + jc : nullptr};
+      BlockProduct(m, n_cols, kc, a, pc, block, c + jc, ldc, start, blk);
     }
   }
+}
+
+inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,
+                       float beta, float* c, int ldc, const Blocking& blk) {
+  GemmPackedFrom(m, n, k, a, b, beta, nullptr, c, ldc, blk);
+}
+
+inline void GemmPackedRowInit(int m, int n, int k, MatrixA a,
+                              const PackedPanels& b, const float* row_init,
+                              float* c, int ldc, const Blocking& blk) {
+  GemmPackedFrom(m, n, k, a, b, 0.0f, row_init, c, ldc, blk);
 }
 
 inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
@@ -361,7 +405,7 @@ inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
       PackB(b, pc, kc, jc, n_cols, pw, packed.data());
       const BlockB block{packed.data(), static_cast<size_t>(kc) * pw, pw};
       BlockProduct(m, n_cols, kc, a, pc, block, c + jc, ldc,
-                   pc > 0 || beta != 0.0f, blk);
+                   {pc > 0 || beta != 0.0f, nullptr}, blk);
     }
   }
 }

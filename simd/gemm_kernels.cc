@@ -15,6 +15,7 @@ namespace lstmkit::kernels::HWY_NAMESPACE {
 
 void FillGemmKernels(KernelTable* table) {
   table->gemm_packed = &GemmPacked;
+  table->gemm_packed_row_init = &GemmPackedRowInit;
   table->gemm = &Gemm;
   table->gemv_packed = &GemvPacked;
   table->gemv_packed_bf16 = &GemvPackedBF16;

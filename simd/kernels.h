@@ -214,6 +214,12 @@ struct KernelTable {
   // overwritten (not scaled) when beta is 0.
   void (*gemm_packed)(int m, int n, int k, MatrixA a, const PackedPanels& b,
                       float beta, float* c, int ldc, const Blocking& blocking);
+  // C[M][N] = row_init + A * B: every row of C starts at row_init[0..N),
+  // bitwise equal to filling C with it and calling gemm_packed with beta 1,
+  // without writing C before the product or reading it back.
+  void (*gemm_packed_row_init)(int m, int n, int k, MatrixA a,
+                               const PackedPanels& b, const float* row_init,
+                               float* c, int ldc, const Blocking& blocking);
   // The same with B packed block by block during the call.
   void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
                int ldc, const Blocking& blocking);

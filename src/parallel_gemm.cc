@@ -29,23 +29,18 @@ kernels::MatrixA OffsetRows(kernels::MatrixA a, int row) {
   return a;
 }
 
-// Sets each of `rows` rows of C[.., col..col+cols) to row_init[col..].
-void InitRows(int rows, int cols, const float* row_init, float* c, int ldc) {
-  for (int r = 0; r < rows; ++r) {
-    std::copy_n(row_init, cols, c + static_cast<ptrdiff_t>(r) * ldc);
-  }
-}
-
 }  // namespace
 
 void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
                         kernels::MatrixA a, const kernels::PackedB& b,
                         float beta, float* c, int ldc, const float* row_init) {
-  if (row_init != nullptr) beta = 1.0f;
+  const kernels::Blocking& blocking = ctx.tuning->gemm_packed;
   if (ctx.threads->concurrency() == 1) {
-    if (row_init != nullptr) InitRows(m, n, row_init, c, ldc);
-    return ctx.kernels->gemm_packed(m, n, k, a, b, beta, c, ldc,
-                                    ctx.tuning->gemm_packed);
+    if (row_init != nullptr) {
+      return ctx.kernels->gemm_packed_row_init(m, n, k, a, b, row_init, c, ldc,
+                                               blocking);
+    }
+    return ctx.kernels->gemm_packed(m, n, k, a, b, beta, c, ldc, blocking);
   }
   const BlockGrid grid(m, n, *ctx.tuning, ctx.tuning->gemm_packed.mr,
                        b.panel_width);
@@ -59,10 +54,13 @@ void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
     const int rows = std::min(grid.rows_per_block, m - row);
     float* block_c = c + static_cast<ptrdiff_t>(row) * ldc + col;
     if (row_init != nullptr) {
-      InitRows(rows, panels.n, row_init + col, block_c, ldc);
+      ctx.kernels->gemm_packed_row_init(rows, panels.n, k, OffsetRows(a, row),
+                                        panels, row_init + col, block_c, ldc,
+                                        blocking);
+    } else {
+      ctx.kernels->gemm_packed(rows, panels.n, k, OffsetRows(a, row), panels,
+                               beta, block_c, ldc, blocking);
     }
-    ctx.kernels->gemm_packed(rows, panels.n, k, OffsetRows(a, row), panels,
-                             beta, block_c, ldc, ctx.tuning->gemm_packed);
   });
 }
 

@@ -191,6 +191,55 @@ void TestGemmMatchesReferenceForAnyBlocking() {
   }
 }
 
+// C = row_init + A B must be bitwise what filling C with row_init and
+// accumulating onto it gives, for one row (the GEMV path), K = 0, ragged
+// sizes and every blocking, without touching columns past N.
+void CheckRowInitCase(const KernelTable& kt, int m, int n, int k,
+                      const std::vector<Blocking>& blockings) {
+  const int ldc = n + 3;
+  const auto a = RandomVector(static_cast<size_t>(m) * k, 21);
+  const auto b = RandomVector(static_cast<size_t>(k) * n, 22);
+  const auto row_init = RandomVector(n, 23);
+  PackedB packed;
+  PackPanels(
+      k, n, kPanelVectors * kt.lanes,
+      [&](int kk, int nn) { return b[static_cast<size_t>(nn) * k + kk]; },
+      &packed);
+  const MatrixA ma{a.data(), k, 1};
+  for (const Blocking& blk : blockings) {
+    std::vector<float> expected(static_cast<size_t>(m) * ldc, kCanary);
+    for (int i = 0; i < m; ++i) {
+      std::copy_n(row_init.data(), n,
+                  expected.data() + static_cast<size_t>(i) * ldc);
+    }
+    kt.gemm_packed(m, n, k, ma, packed, 1.0f, expected.data(), ldc, blk);
+    std::vector<float> c(expected.size(), kCanary);
+    for (int i = 0; i < m; ++i) {
+      // Whatever C held must not matter.
+      std::fill_n(c.data() + static_cast<size_t>(i) * ldc, n,
+                  std::numeric_limits<float>::quiet_NaN());
+    }
+    kt.gemm_packed_row_init(m, n, k, ma, packed, row_init.data(), c.data(), ldc,
+                            blk);
+    ASSERT_EQ(0,
+              std::memcmp(c.data(), expected.data(), c.size() * sizeof(float)))
+        << kt.name << " m=" << m << " n=" << n << " k=" << k << " mr=" << blk.mr
+        << " kc=" << blk.kc;
+  }
+}
+
+void TestGemmRowInitMatchesFillThenAccumulate() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  for (int m : kRaggedSizes) {
+    for (int n : kRaggedSizes) {
+      for (int k : {0, 1, 17, 129}) {
+        CheckRowInitCase(kt, m, n, k, {DefaultBlocking(kt)});
+      }
+    }
+  }
+  CheckRowInitCase(kt, 67, 129, 263, AllBlockings(kt));
+}
+
 // The bfloat16 kernels must give exactly what the f32 kernels give on the
 // widened weights.
 void TestBF16KernelsMatchF32OnWidenedWeights() {
@@ -510,6 +559,7 @@ HWY_BEFORE_TEST(KernelsTest);
 
 namespace lstmkit::kernels {
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmMatchesReferenceForAnyBlocking);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmRowInitMatchesFillThenAccumulate);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestActivationsAccuracyAndSpecialValues);
