@@ -60,12 +60,15 @@ inline const uint16_t* WeightPanel<uint16_t>(const LstmStepArgs& args,
   return args.w_hh_bf16->panel(panel);
 }
 
-// The gate tail of one batch row of one panel, from the pre-activations in
-// `gates`: c = f * c_prev + i * g and h = o * tanh(c). It is apart from the
-// tile so that the activations compile once per target, not once per tile
-// shape; the pre-activations it reads were just written and are in L1.
-HWY_NOINLINE void LstmGateTail(const LstmStepArgs& args, float* gates, int row,
-                               size_t unit) {
+// The gate tail of N batch rows of one panel, from the pre-activations at
+// `gates` (row r at gates + r * gate_stride): c = f * c_prev + i * g and
+// h = o * tanh(c). One row's tail is a long chain of dependent operations
+// (tanh(c) waits on c, which waits on three activations); N rows side by
+// side give the core N independent chains to overlap. The pre-activations
+// were just written and are in L1.
+template <size_t N>
+HWY_INLINE void LstmGateTail(const LstmStepArgs& args, float* gates, int row,
+                             size_t unit) {
   using D = hn::ScalableTag<float>;
   using Vec = hn::Vec<D>;
   const D d;
@@ -73,23 +76,57 @@ HWY_NOINLINE void LstmGateTail(const LstmStepArgs& args, float* gates, int row,
   const size_t hidden = args.hidden;
   const size_t units = std::min(lanes, hidden - unit);
   const size_t h_stride = args.h_stride > 0 ? args.h_stride : hidden;
-  const Vec i = VecSigmoid(d, hn::LoadU(d, gates));
-  const Vec f = VecSigmoid(d, hn::LoadU(d, gates + lanes));
-  const Vec g = VecTanh(d, hn::LoadU(d, gates + 2 * lanes));
-  const Vec o = VecSigmoid(d, hn::LoadU(d, gates + 3 * lanes));
-  const size_t state = static_cast<size_t>(row) * hidden + unit;
-  const Vec c_prev = LoadPartial(d, args.c_prev.row(row) + unit, units);
-  const Vec c = hn::MulAdd(f, c_prev, hn::Mul(i, g));
-  const Vec tanh_c = VecTanh(d, c);
-  StorePartial(c, d, args.c + state, units);
-  StorePartial(hn::Mul(o, tanh_c), d, args.h + row * h_stride + unit, units);
-  if (args.tanh_c != nullptr)
-    StorePartial(tanh_c, d, args.tanh_c + state, units);
-  if (args.store_gates) {
-    hn::StoreU(i, d, gates);
-    hn::StoreU(f, d, gates + lanes);
-    hn::StoreU(g, d, gates + 2 * lanes);
-    hn::StoreU(o, d, gates + 3 * lanes);
+  Vec i[N], f[N], g[N], o[N], c[N], tanh_c[N];
+#pragma GCC unroll 4
+  for (size_t n = 0; n < N; ++n) {
+    const float* pre = gates + n * args.gate_stride;
+    i[n] = VecSigmoid(d, hn::LoadU(d, pre));
+    f[n] = VecSigmoid(d, hn::LoadU(d, pre + lanes));
+    g[n] = VecTanh(d, hn::LoadU(d, pre + 2 * lanes));
+    o[n] = VecSigmoid(d, hn::LoadU(d, pre + 3 * lanes));
+  }
+#pragma GCC unroll 4
+  for (size_t n = 0; n < N; ++n) {
+    const Vec c_prev = LoadPartial(d, args.c_prev.row(row + n) + unit, units);
+    c[n] = hn::MulAdd(f[n], c_prev, hn::Mul(i[n], g[n]));
+    tanh_c[n] = VecTanh(d, c[n]);
+  }
+#pragma GCC unroll 4
+  for (size_t n = 0; n < N; ++n) {
+    const size_t state = (row + n) * hidden + unit;
+    StorePartial(c[n], d, args.c + state, units);
+    StorePartial(hn::Mul(o[n], tanh_c[n]), d,
+                 args.h + (row + n) * h_stride + unit, units);
+    if (args.tanh_c != nullptr) {
+      StorePartial(tanh_c[n], d, args.tanh_c + state, units);
+    }
+    if (args.store_gates) {
+      float* out = gates + n * args.gate_stride;
+      hn::StoreU(i[n], d, out);
+      hn::StoreU(f[n], d, out + lanes);
+      hn::StoreU(g[n], d, out + 2 * lanes);
+      hn::StoreU(o[n], d, out + 3 * lanes);
+    }
+  }
+}
+
+// The gate tails of rows [first, end) of one panel, in one call, two rows
+// at a time. Apart from the tiles, so that the activations compile once per
+// target, not once per tile shape.
+HWY_NOINLINE void LstmGateTails(const LstmStepArgs& args, int first, int end,
+                                int panel) {
+  const size_t lanes = hn::Lanes(hn::ScalableTag<float>());
+  const size_t unit = panel * lanes;
+  float* gates = args.gates + static_cast<size_t>(first) * args.gate_stride +
+                 panel * kPanelVectors * lanes;
+  int row = first;
+  for (; row + 2 <= end; row += 2) {
+    LstmGateTail<2>(args, gates, row, unit);
+    gates += 2 * args.gate_stride;
+  }
+  for (; row < end; ++row) {
+    LstmGateTail<1>(args, gates, row, unit);
+    gates += args.gate_stride;
   }
 }
 
@@ -101,58 +138,50 @@ inline float* GateRowOfPanel(const LstmStepArgs& args, int row, int panel) {
          panel * panel_floats;
 }
 
-// MR batch rows of one panel: the recurrent GEMM adds h_prev W_hh^T to the
-// pre-activations, V gate vectors at a time (all four when the registers
-// allow, else i, f then g, o), each pass's sums stored back to the gate
-// rows, which stay in L1; then the gate tail of each row.
+// MR batch rows of one panel, gate vectors [q0, q0 + V): the recurrent
+// GEMM adds h_prev W_hh^T to the pre-activations and stores the sums back
+// to the gate rows.
 template <size_t MR, size_t V, typename TW>
-HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel) {
+HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel,
+                               size_t q0) {
   using D = hn::ScalableTag<float>;
   using Vec = hn::Vec<D>;
   const D d;
   const size_t lanes = hn::Lanes(d);
   const size_t depth = args.w_hh->k;
   const size_t panel_floats = kPanelVectors * lanes;
-  float* gates = GateRowOfPanel(args, row, panel);
+  float* gates = GateRowOfPanel(args, row, panel) + q0 * lanes;
   const float* h_prev[MR];
 #pragma GCC unroll 8
   for (size_t r = 0; r < MR; ++r) h_prev[r] = args.h_prev.row(row + r);
   Vec acc[MR][V];
-  for (size_t q0 = 0; q0 < kPanelVectors; q0 += V) {
 #pragma GCC unroll 8
-    for (size_t r = 0; r < MR; ++r) {
+  for (size_t r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
-      for (size_t v = 0; v < V; ++v) {
-        acc[r][v] =
-            hn::LoadU(d, gates + r * args.gate_stride + (q0 + v) * lanes);
-      }
-    }
-    const TW* w = WeightPanel<TW>(args, panel) + q0 * lanes;
-    for (size_t k = 0; k < depth; ++k) {
-      Vec wv[V];
-      LoadWeights<V>(d, w, wv);
-#pragma GCC unroll 8
-      for (size_t r = 0; r < MR; ++r) {
-        const Vec hv = hn::Set(d, h_prev[r][k]);
-#pragma GCC unroll 4
-        for (size_t v = 0; v < V; ++v) {
-          acc[r][v] = hn::MulAdd(hv, wv[v], acc[r][v]);
-        }
-      }
-      w += panel_floats;
-    }
-#pragma GCC unroll 8
-    for (size_t r = 0; r < MR; ++r) {
-#pragma GCC unroll 4
-      for (size_t v = 0; v < V; ++v) {
-        hn::StoreU(acc[r][v], d,
-                   gates + r * args.gate_stride + (q0 + v) * lanes);
-      }
+    for (size_t v = 0; v < V; ++v) {
+      acc[r][v] = hn::LoadU(d, gates + r * args.gate_stride + v * lanes);
     }
   }
+  const TW* w = WeightPanel<TW>(args, panel) + q0 * lanes;
+  for (size_t k = 0; k < depth; ++k) {
+    Vec wv[V];
+    LoadWeights<V>(d, w, wv);
+#pragma GCC unroll 8
+    for (size_t r = 0; r < MR; ++r) {
+      const Vec hv = hn::Set(d, h_prev[r][k]);
+#pragma GCC unroll 4
+      for (size_t v = 0; v < V; ++v) {
+        acc[r][v] = hn::MulAdd(hv, wv[v], acc[r][v]);
+      }
+    }
+    w += panel_floats;
+  }
+#pragma GCC unroll 8
   for (size_t r = 0; r < MR; ++r) {
-    LstmGateTail(args, gates + r * args.gate_stride, row + static_cast<int>(r),
-                 panel * lanes);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < V; ++v) {
+      hn::StoreU(acc[r][v], d, gates + r * args.gate_stride + v * lanes);
+    }
   }
 }
 
@@ -193,33 +222,37 @@ HWY_NOINLINE void LstmStepRowPanelPair(const LstmStepArgs& args, int row,
   }
 #pragma GCC unroll 8
   for (size_t v = 0; v < kVecs; ++v) hn::StoreU(acc[v], d, gates + v * lanes);
-  LstmGateTail(args, gates, row, panel * lanes);
-  LstmGateTail(args, gates + panel_floats, row, (panel + 1) * lanes);
+  LstmGateTails(args, row, row + 1, panel);
+  LstmGateTails(args, row, row + 1, panel + 1);
 }
 
 // Gate vectors per pass for MR rows: all four when MR x 4 accumulators fit
 // beside the panel vectors, else two.
-template <size_t MR>
-constexpr size_t StepVectors() {
-  return MR * kPanelVectors + kPanelVectors + 1 <= kVectorRegisters ? 4 : 2;
+constexpr size_t StepVectors(size_t mr) {
+  return mr * kPanelVectors + kPanelVectors + 1 <= kVectorRegisters ? 4 : 2;
 }
 
-using StepTileFn = void (*)(const LstmStepArgs&, int, int);
+using StepTileFn = void (*)(const LstmStepArgs&, int, int, size_t);
 
-template <typename TW, size_t... R>
+template <typename TW, size_t V, size_t... R>
 constexpr std::array<StepTileFn, sizeof...(R)> MakeStepTiles(
     std::index_sequence<R...>) {
-  return {&LstmStepTile<R + 1, StepVectors<R + 1>(), TW>...};
+  return {&LstmStepTile<R + 1, V, TW>...};
+}
+
+// The tiles for every row count, V = 2 first, then V = 4.
+template <typename TW>
+constexpr std::array<std::array<StepTileFn, kMaxTileRows>, 2> StepTiles() {
+  constexpr auto kRows = std::make_index_sequence<kMaxTileRows>();
+  return {MakeStepTiles<TW, 2>(kRows), MakeStepTiles<TW, 4>(kRows)};
 }
 
 inline void LstmStep(const LstmStepArgs& args) {
-  static constexpr auto kF32 =
-      MakeStepTiles<float>(std::make_index_sequence<kMaxTileRows>());
-  static constexpr auto kBF16 =
-      MakeStepTiles<uint16_t>(std::make_index_sequence<kMaxTileRows>());
-  const auto& kTiles = args.w_hh_bf16 != nullptr ? kBF16 : kF32;
-  // Panels outside: one panel of W_hh (H x 4 vectors) stays in L1/L2
-  // while every row block uses it; the whole matrix would not.
+  static constexpr auto kF32 = StepTiles<float>();
+  static constexpr auto kBF16 = StepTiles<uint16_t>();
+  const size_t vectors = StepVectors(args.mr);
+  const auto& tiles =
+      (args.w_hh_bf16 != nullptr ? kBF16 : kF32)[vectors == 4 ? 1 : 0];
   const int end = args.panel_count < 0 ? args.w_hh->panels()
                                        : args.first_panel + args.panel_count;
   int panel = args.first_panel;
@@ -229,11 +262,18 @@ inline void LstmStep(const LstmStepArgs& args) {
                           : &LstmStepRowPanelPair<float>;
     for (; panel + 1 < end; panel += 2) pair(args, 0, panel);
   }
+  // Panels outside, then one pass of gate vectors at a time over every row
+  // tile: that part of the panel (H x V vectors) stays in L1 while all the
+  // rows use it; the whole panel would not beside the rows' h_prev. The
+  // gate tail follows once all four gates of the panel are summed.
   for (; panel < end; ++panel) {
-    for (int row = 0; row < args.batch; row += args.mr) {
-      const int rows = std::min(args.mr, args.batch - row);
-      kTiles[rows - 1](args, row, panel);
+    for (size_t q0 = 0; q0 < kPanelVectors; q0 += vectors) {
+      for (int row = 0; row < args.batch; row += args.mr) {
+        const int rows = std::min(args.mr, args.batch - row);
+        tiles[rows - 1](args, row, panel, q0);
+      }
     }
+    LstmGateTails(args, 0, args.batch, panel);
   }
 }
 
