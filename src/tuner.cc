@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -321,9 +322,14 @@ std::string Tune(const TuneOptions& options) {
                     options.repeats);
   const std::string path =
       options.path.empty() ? internal::TuningFilePath() : options.path;
+  const char* env = std::getenv("LSTMKIT_TUNING");
   internal::Require(!path.empty(),
-                    "no tuning file path: set options.path, LSTMKIT_TUNING, "
-                    "XDG_CACHE_HOME or HOME");
+                    env != nullptr && *env == '\0'
+                        ? "LSTMKIT_TUNING is set and empty, which turns the "
+                          "tuning file off: give a path (options.path; -o on "
+                          "the command line)"
+                        : "no tuning file path: set options.path, "
+                          "LSTMKIT_TUNING, XDG_CACHE_HOME or HOME");
   const kernels::KernelTable& kt = kernels::ActiveKernels();
   internal::ScopedFlushDenormals flush;
   Tuner tuner(kt, options);

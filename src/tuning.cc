@@ -150,6 +150,8 @@ void OverrideTuning(const Tuning* tuning) {
 }
 
 std::string TuningFilePath() {
+  // Set and empty means no file at all, so that a run can be pinned to the
+  // built-in defaults.
   if (const char* env = std::getenv("LSTMKIT_TUNING")) return env;
   if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && *cache) {
     return std::string(cache) + "/lstmkit/tuning.json";

@@ -1,5 +1,7 @@
 // The autotuner's parameters never change results, its file round-trips,
 // and a file that does not apply (or does not parse) never breaks a run.
+#include "tuning.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include "kernels.h"
 #include "lstmkit/lstmkit.hpp"
 #include "test_util.h"
-#include "tuning.h"
 
 namespace lstmkit {
 namespace {
@@ -149,22 +150,25 @@ TEST(TuningFileDeathTest, ForeignOrBrokenFilesAreIgnoredWithOneLine) {
   const kernels::KernelTable& kt = kernels::ActiveKernels();
   internal::CpuIdentity other = internal::CurrentCpu(kt);
   other.model = "Some Other CPU";
-  const std::string foreign = WriteTemp(
-      "foreign_tuning.json",
-      internal::TuningToJson(internal::DefaultTuning(kt), other, ""));
+  const std::string foreign =
+      WriteTemp("foreign_tuning.json",
+                internal::TuningToJson(internal::DefaultTuning(kt), other, ""));
   EXPECT_EXIT(RunWithTuningFile(foreign, "built-in defaults"),
               ::testing::ExitedWithCode(0), "ignoring .*Some Other CPU");
   const std::string broken = WriteTemp("broken_tuning.json", "{\"format\": 1,");
   EXPECT_EXIT(RunWithTuningFile(broken, "built-in defaults"),
               ::testing::ExitedWithCode(0), "ignoring tuning file");
-  EXPECT_EXIT(RunWithTuningFile("/nonexistent/dir/tuning.json",
-                                "built-in defaults"),
+  EXPECT_EXIT(
+      RunWithTuningFile("/nonexistent/dir/tuning.json", "built-in defaults"),
+      ::testing::ExitedWithCode(0), "");
+  // Set and empty: no file is read, whatever the cache directory holds.
+  EXPECT_EXIT(RunWithTuningFile("", "built-in defaults"),
               ::testing::ExitedWithCode(0), "");
   Tuning mine = internal::DefaultTuning(kt);
   mine.step_rows = 2;
-  const std::string good = WriteTemp(
-      "good_tuning.json",
-      internal::TuningToJson(mine, internal::CurrentCpu(kt), ""));
+  const std::string good =
+      WriteTemp("good_tuning.json",
+                internal::TuningToJson(mine, internal::CurrentCpu(kt), ""));
   EXPECT_EXIT(RunWithTuningFile(good, good), ::testing::ExitedWithCode(0), "");
 }
 
@@ -189,6 +193,27 @@ TEST(Tuner, WritesAFileThatLoads) {
   internal::OverrideTuning(nullptr);
   options.repeats = 0;
   EXPECT_THROW(Tune(options), Error);
+}
+
+// With the file turned off and no path given, Tune says why it has nowhere
+// to write.
+TEST(Tuner, NamesAnEmptyTuningVariable) {
+  const char* old = std::getenv("LSTMKIT_TUNING");
+  const std::string saved = old != nullptr ? old : "";
+  setenv("LSTMKIT_TUNING", "", 1);
+  try {
+    Tune(TuneOptions{});
+    ADD_FAILURE() << "Tune wrote somewhere";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("LSTMKIT_TUNING is set and empty"),
+              std::string::npos)
+        << e.what();
+  }
+  if (old != nullptr) {
+    setenv("LSTMKIT_TUNING", saved.c_str(), 1);
+  } else {
+    unsetenv("LSTMKIT_TUNING");
+  }
 }
 
 }  // namespace

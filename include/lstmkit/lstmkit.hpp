@@ -533,7 +533,8 @@ class LSTMKIT_API Trainer {
 
 LSTMKIT_API const char* Version();
 
-// ---- Tuning ------------------------------------------------------------------
+// ---- Tuning
+// ------------------------------------------------------------------
 //
 // The kernels' blocking sizes, the fused step's tile height, the size of
 // parallel GEMM tasks and the model size from which streams step on several
@@ -545,12 +546,14 @@ LSTMKIT_API const char* Version();
 // the environment variable LSTMKIT_TUNING, else from
 // $XDG_CACHE_HOME/lstmkit/tuning.json, else ~/.cache/lstmkit/tuning.json.
 // A file made on another CPU or for another SIMD target, or one that does not
-// parse, is ignored with one line on stderr, and the defaults apply.
+// parse, is ignored with one line on stderr, and the defaults apply. An
+// LSTMKIT_TUNING that is set but empty turns the file off: the built-in
+// defaults apply.
 
 struct TuneOptions {
-  std::string path;                   // where to write; empty: as above
+  std::string path;                    // where to write; empty: as above
   double seconds_per_candidate = 0.3;  // measuring time per candidate
-  int repeats = 5;                    // the median of this many timings wins
+  int repeats = 5;                     // the median of this many timings wins
   std::function<void(const std::string& line)> progress;  // optional
 };
 
