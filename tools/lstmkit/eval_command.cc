@@ -1,6 +1,8 @@
 // `lstmkit eval` and `lstmkit predict`: use a trained model on data. The
 // model file says which task it was trained for, and that picks what runs.
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "charlm_commands.h"
 #include "classify_commands.h"
@@ -31,6 +33,27 @@ TaskModel LoadForUse(const UseFlags& flags, const std::string& command) {
   return model;
 }
 
+// The flags of `eval` that only one task reads.
+struct TaskFlag {
+  const char* name;
+  Task task;
+};
+constexpr TaskFlag kEvalTaskFlags[] = {{"--holdout", Task::kForecast},
+                                       {"--output", Task::kForecast},
+                                       {"--no-plot", Task::kForecast},
+                                       {"--tail", Task::kCharLm}};
+
+// A flag for another task would be silently ignored: say so instead.
+void RejectOtherTasksFlags(const CLI::App& app, const TaskModel& model,
+                           const std::string& path) {
+  for (const TaskFlag& flag : kEvalTaskFlags) {
+    if (flag.task == model.task || app.count(flag.name) == 0) continue;
+    throw std::runtime_error(std::string(flag.name) + " applies to " +
+                             TaskName(flag.task) + " models, and " + path +
+                             " is a " + TaskName(model.task) + " model");
+  }
+}
+
 }  // namespace
 
 Command AddEvalCommand(CLI::App* parent) {
@@ -56,8 +79,9 @@ Examples:
   lstmkit eval --model airline.lstm --data data/airline_passengers.csv
   lstmkit eval --model devil.lstm --data data/devils_dictionary.txt --tail 0.1
   lstmkit eval --model waveforms.lstm --data data/waveforms_test.csv)");
-  return {app, [flags](CommandIo& io) {
+  return {app, [app, flags](CommandIo& io) {
             const TaskModel model = LoadForUse(*flags, "lstmkit eval");
+            RejectOtherTasksFlags(*app, model, flags->model_path);
             switch (model.task) {
               case Task::kForecast:
                 return EvalForecast(model, *flags, io);

@@ -337,6 +337,16 @@ TEST_F(BadInput, ModelForAnotherTask) {
                      dir_->Path("sales.csv")})
                 .find("is a charlm model"),
             std::string::npos);
+  // A flag that only another task reads is an error, not silently ignored.
+  EXPECT_NE(Failure({"eval", "--model", forecast_model_, "--data",
+                     dir_->Path("sales.csv"), "--tail", "0.2"})
+                .find("--tail applies to charlm models, and " +
+                      forecast_model_ + " is a forecast model"),
+            std::string::npos);
+  EXPECT_NE(Failure({"eval", "--model", charlm_model_, "--data",
+                     dir_->Path("text.txt"), "--no-plot"})
+                .find("--no-plot applies to forecast models"),
+            std::string::npos);
   // A model file with no task, such as one saved by the library itself.
   ModelConfig config;
   config.input_size = 1;
