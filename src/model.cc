@@ -337,7 +337,7 @@ Span<const float> Model::parameters() const { return impl_->params; }
 void Model::parameters_changed() {
   internal::PackWeights(impl_->config, *impl_->layout, impl_->params,
                         impl_->precision == WeightPrecision::kBF16,
-                        &impl_->packed);
+                        *impl_->threads, &impl_->packed);
 }
 
 void Model::set_weight_precision(WeightPrecision precision) {

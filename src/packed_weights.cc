@@ -95,99 +95,131 @@ void InterleavePairs(kernels::PackedBF16* packed) {
                                packed->panel_width);
 }
 
-// The f32 layouts of one direction's W_ih and W_hh: gate columns for the
-// forward products, gate rows for the backward ones.
-template <typename Convert>
-void PackFloatLayouts(const float* w_ih, const float* w_hh, int in, int state,
-                      const std::vector<int>& rows, int pw, Convert convert,
-                      PackedLayer* out) {
-  const int width = static_cast<int>(rows.size());
-  Resize(in, width, pw, &out->w_ih);
-  PackGateColumns(w_ih, in, rows, pw, convert, out->w_ih.data.data());
-  Resize(state, width, pw, &out->w_hh);
-  PackGateColumns(w_hh, state, rows, pw, convert, out->w_hh.data.data());
-  Resize(width, in, pw, &out->w_ih_rows);
-  PackGateRows(w_ih, in, rows, pw, convert, out->w_ih_rows.data.data());
-  Resize(width, state, pw, &out->w_hh_rows);
-  PackGateRows(w_hh, state, rows, pw, convert, out->w_hh_rows.data.data());
-}
+// One direction's weight layouts fall into parts that write disjoint
+// buffers, so that they can be packed at once on several threads: the
+// optimizer repacks after every step, and at batch 1 that is a visible
+// share of a training step.
+enum class PackPart {
+  kInputColumns,      // w_ih (and its bfloat16 copy), the biases
+  kRecurrentColumns,  // w_hh (and its bfloat16 copy)
+  kInputRows,         // w_ih_rows
+  kRecurrentRows,     // w_hh_rows
+  kProjection,        // w_hr, w_hr_rows (and w_hr_bf16)
+};
+constexpr int kPackParts = 5;
 
-void PackDirection(const ParameterLayout& layout,
-                   const std::vector<float>& params, int layer, int dir,
-                   const PackedWeights& packed, PackedLayer* out) {
-  const int in = layout.layer_input_size(layer);
-  const int state = layout.state_width();  // P: W_hh's columns
-  const GateLayout& gl = packed.gates;
-  const int pw = kernels::kPanelVectors * packed.kernels->lanes;
-  const float* w_ih = params.data() + layout.weight_ih(layer, dir);
-  const float* w_hh = params.data() + layout.weight_hh(layer, dir);
-  const std::vector<int> rows = SourceRows(gl);
-  auto as_bf16 = [](float v) { return kernels::RoundToBF16(v); };
+// What every part of one direction reads.
+struct DirectionSource {
+  const ParameterLayout& layout;
+  const std::vector<float>& params;
+  const PackedWeights& packed;
+  const std::vector<int>& rows;  // SourceRows(packed.gates)
+  int layer;
+  int dir;
+
+  int pw() const { return kernels::kPanelVectors * packed.kernels->lanes; }
+  int width() const { return static_cast<int>(rows.size()); }
+  const float* at(size_t offset) const { return params.data() + offset; }
+};
+
+// The gate-column layout (forward products: K = cols) of w, in f32 and,
+// with bfloat16 weights, also in pair-interleaved bfloat16.
+void PackColumns(const DirectionSource& src, const float* w, int cols,
+                 kernels::PackedB* f32, kernels::PackedBF16* bf16) {
+  const int pw = src.pw();
+  Resize(cols, src.width(), pw, f32);
+  *bf16 = {};
   // The precision is chosen once here, not per element, so that the
   // packing loops vectorize.
-  if (packed.bf16) {
-    PackFloatLayouts(
-        w_ih, w_hh, in, state, rows, pw,
+  if (!src.packed.bf16) {
+    PackGateColumns(
+        w, cols, src.rows, pw, [](float v) { return v; }, f32->data.data());
+    return;
+  }
+  PackGateColumns(
+      w, cols, src.rows, pw,
+      [](float v) { return kernels::WidenBF16(kernels::RoundToBF16(v)); },
+      f32->data.data());
+  Resize(cols, src.width(), pw, bf16);
+  PackGateColumns(
+      w, cols, src.rows, pw, [](float v) { return kernels::RoundToBF16(v); },
+      bf16->data.data());
+  InterleavePairs(bf16);
+}
+
+// The gate-row layout (backward products: N = cols) of w.
+void PackRows(const DirectionSource& src, const float* w, int cols,
+              kernels::PackedB* out) {
+  Resize(src.width(), cols, src.pw(), out);
+  if (src.packed.bf16) {
+    PackGateRows(
+        w, cols, src.rows, src.pw(),
         [](float v) { return kernels::WidenBF16(kernels::RoundToBF16(v)); },
-        out);
+        out->data.data());
   } else {
-    PackFloatLayouts(
-        w_ih, w_hh, in, state, rows, pw, [](float v) { return v; }, out);
+    PackGateRows(
+        w, cols, src.rows, src.pw(), [](float v) { return v; },
+        out->data.data());
   }
-  out->w_ih_bf16 = {};
-  out->w_hh_bf16 = {};
-  if (packed.bf16) {
-    Resize(in, gl.width(), pw, &out->w_ih_bf16);
-    PackGateColumns(w_ih, in, rows, pw, as_bf16, out->w_ih_bf16.data.data());
-    InterleavePairs(&out->w_ih_bf16);
-    Resize(state, gl.width(), pw, &out->w_hh_bf16);
-    PackGateColumns(w_hh, state, rows, pw, as_bf16, out->w_hh_bf16.data.data());
-    InterleavePairs(&out->w_hh_bf16);
-  }
-  const float* b_ih = params.data() + layout.bias_ih(layer, dir);
-  const float* b_hh = params.data() + layout.bias_hh(layer, dir);
-  out->bias.assign(gl.width(), 0.0f);
-  for (int n = 0; n < gl.width(); ++n) {
-    const int row = gl.SourceRow(n);
+}
+
+void PackBiases(const DirectionSource& src, PackedLayer* out) {
+  const ParameterLayout& layout = src.layout;
+  const float* b_ih = src.at(layout.bias_ih(src.layer, src.dir));
+  const float* b_hh = src.at(layout.bias_hh(src.layer, src.dir));
+  out->bias.assign(src.width(), 0.0f);
+  for (int n = 0; n < src.width(); ++n) {
+    const int row = src.rows[n];
     if (row >= 0) out->bias[n] = b_ih[row] + b_hh[row];
   }
+}
+
+// The projection h = W_hr r, W_hr [P][H]: as h = r W_hr^T (K = H, N = P)
+// forward, and dr = dh W_hr (K = P, N = H) backward.
+void PackProjection(const DirectionSource& src, PackedLayer* out) {
   out->w_hr = {};
   out->w_hr_rows = {};
   out->w_hr_bf16 = {};
-  if (layout.state_width() == static_cast<int>(gl.hidden())) return;
-  // The projection h = W_hr r, W_hr [P][H]: as h = r W_hr^T (K = H, N = P)
-  // forward, and dr = dh W_hr (K = P, N = H) backward.
-  const int hidden = gl.hidden();
-  const float* w_hr = params.data() + layout.weight_hr(layer, dir);
+  const int state = src.layout.state_width();
+  const int hidden = src.packed.gates.hidden();
+  if (state == hidden) return;
+  const float* w_hr = src.at(src.layout.weight_hr(src.layer, src.dir));
   auto hr = [&](int p, int h) {
-    return Effective(packed, w_hr[static_cast<size_t>(p) * hidden + h]);
+    return Effective(src.packed, w_hr[static_cast<size_t>(p) * hidden + h]);
   };
   auto hr_forward = [&](int k, int n) { return hr(n, k); };
-  kernels::PackPanels(hidden, state, pw, hr_forward, &out->w_hr);
-  kernels::PackPanels(state, hidden, pw, hr, &out->w_hr_rows);
-  if (packed.bf16) {
-    kernels::PackPanelsBF16(hidden, state, pw, hr_forward, &out->w_hr_bf16);
+  kernels::PackPanels(hidden, state, src.pw(), hr_forward, &out->w_hr);
+  kernels::PackPanels(state, hidden, src.pw(), hr, &out->w_hr_rows);
+  if (src.packed.bf16) {
+    kernels::PackPanelsBF16(hidden, state, src.pw(), hr_forward,
+                            &out->w_hr_bf16);
   }
 }
 
-}  // namespace
-
-void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
-                 const std::vector<float>& params, bool bf16,
-                 PackedWeights* packed) {
-  packed->kernels = &kernels::ActiveKernels();
-  packed->bf16 = bf16;
-  packed->tuning = ActiveTuning(*packed->kernels);
-  packed->gates = GateLayout(config.hidden_size, packed->kernels->lanes);
-  packed->directions = layout.directions();
-  packed->layers.resize(static_cast<size_t>(config.num_layers) *
-                        layout.directions());
-  for (int layer = 0; layer < config.num_layers; ++layer) {
-    for (int dir = 0; dir < layout.directions(); ++dir) {
-      PackDirection(layout, params, layer, dir, *packed,
-                    &packed->layers[layer * layout.directions() + dir]);
-    }
+void PackDirectionPart(const DirectionSource& src, PackPart part,
+                       PackedLayer* out) {
+  const ParameterLayout& layout = src.layout;
+  const int in = layout.layer_input_size(src.layer);
+  const int state = layout.state_width();  // P: W_hh's columns
+  const float* w_ih = src.at(layout.weight_ih(src.layer, src.dir));
+  const float* w_hh = src.at(layout.weight_hh(src.layer, src.dir));
+  switch (part) {
+    case PackPart::kInputColumns:
+      PackColumns(src, w_ih, in, &out->w_ih, &out->w_ih_bf16);
+      return PackBiases(src, out);
+    case PackPart::kRecurrentColumns:
+      return PackColumns(src, w_hh, state, &out->w_hh, &out->w_hh_bf16);
+    case PackPart::kInputRows:
+      return PackRows(src, w_ih, in, &out->w_ih_rows);
+    case PackPart::kRecurrentRows:
+      return PackRows(src, w_hh, state, &out->w_hh_rows);
+    case PackPart::kProjection:
+      return PackProjection(src, out);
   }
+}
+
+void PackHead(const ModelConfig& config, const ParameterLayout& layout,
+              const std::vector<float>& params, PackedWeights* packed) {
   packed->head = {};
   packed->head_rows = {};
   packed->head_bf16 = {};
@@ -202,7 +234,40 @@ void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
   auto forward = [&](int k, int n) { return weight(n, k); };
   kernels::PackPanels(in, out, pw, forward, &packed->head);
   kernels::PackPanels(out, in, pw, weight, &packed->head_rows);
-  if (bf16) kernels::PackPanelsBF16(in, out, pw, forward, &packed->head_bf16);
+  if (packed->bf16) {
+    kernels::PackPanelsBF16(in, out, pw, forward, &packed->head_bf16);
+  }
+}
+
+}  // namespace
+
+void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
+                 const std::vector<float>& params, bool bf16,
+                 const Threads& threads, PackedWeights* packed) {
+  packed->kernels = &kernels::ActiveKernels();
+  packed->bf16 = bf16;
+  packed->tuning = ActiveTuning(*packed->kernels);
+  packed->gates = GateLayout(config.hidden_size, packed->kernels->lanes);
+  packed->directions = layout.directions();
+  const int directions = config.num_layers * layout.directions();
+  packed->layers.resize(directions);
+  const std::vector<int> rows = SourceRows(packed->gates);
+  // Every part of every direction, then the head, each once.
+  const int parts = directions * kPackParts;
+  threads.Run([&] {
+    threads.For(parts + 1, [&](int task) {
+      if (task == parts) return PackHead(config, layout, params, packed);
+      const int index = task / kPackParts;
+      const DirectionSource src{layout,
+                                params,
+                                *packed,
+                                rows,
+                                index / layout.directions(),
+                                index % layout.directions()};
+      PackDirectionPart(src, static_cast<PackPart>(task % kPackParts),
+                        &packed->layers[index]);
+    });
+  });
 }
 
 }  // namespace lstmkit::internal

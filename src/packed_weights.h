@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "lstmkit/lstmkit.hpp"
 #include "parameter_layout.h"
+#include "threads.h"
 #include "tuning.h"
 
 namespace lstmkit::internal {
@@ -75,10 +76,11 @@ struct PackedWeights {
 };
 
 // Packs every weight of `params` for the active kernels, rounded to
-// bfloat16 when `bf16`.
+// bfloat16 when `bf16`, with independent parts on `threads`. The packed
+// values do not depend on the thread count.
 void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
                  const std::vector<float>& params, bool bf16,
-                 PackedWeights* packed);
+                 const Threads& threads, PackedWeights* packed);
 
 }  // namespace lstmkit::internal
 
