@@ -1,11 +1,11 @@
 // The C API where a C program cannot reach: allocations that fail at every
 // point of a call must come back as LSTMKIT_ERROR_OUT_OF_MEMORY (never as an
 // exception or a crash), and stepping a stream must not allocate at all.
-// Global operator new is replaced to count allocations and to fail on
-// demand; each test starts with a model made, because oneTBB's one-time
-// initialization spins forever after an allocation in it has failed.
-// Loading and saving are left out: nlohmann::json's destructor allocates, so
-// a failed allocation while a file's JSON header unwinds ends in
+// Global operator new is replaced (counting_allocator.h) to count
+// allocations and to fail on demand; each test starts with a model made,
+// because oneTBB's one-time initialization spins forever after an allocation in
+// it has failed. Loading and saving are left out: nlohmann::json's destructor
+// allocates, so a failed allocation while a file's JSON header unwinds ends in
 // std::terminate. tests/c_api_test.c covers everything else, from C.
 #include <gtest/gtest.h>
 
@@ -16,45 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "counting_allocator.h"
 #include "lstmkit/lstmkit.h"
 
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-// Allocations still allowed before one throws std::bad_alloc; -1: no limit.
-std::atomic<long> g_allocations_left{-1};
-
-void CountOrFail() {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
-  long left = g_allocations_left.load(std::memory_order_relaxed);
-  while (left >= 0) {
-    if (left == 0) throw std::bad_alloc();
-    if (g_allocations_left.compare_exchange_weak(left, left - 1)) break;
-  }
-}
-}  // namespace
-
-// The replacements pair malloc with free by design; GCC cannot tell.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(size_t size) {
-  CountOrFail();
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(size_t size, std::align_val_t align) {
-  CountOrFail();
-  const size_t a = static_cast<size_t>(align);
-  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-#pragma GCC diagnostic pop
+using lstmkit::testing::g_allocations;
+using lstmkit::testing::g_allocations_left;
+using lstmkit::testing::g_counting;
 
 namespace {
 

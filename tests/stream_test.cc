@@ -8,36 +8,14 @@
 #include <thread>
 #include <vector>
 
+#include "counting_allocator.h"
 #include "lstmkit/lstmkit.hpp"
 #include "test_util.h"
 
-// Counts heap allocations made by this process while armed.
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// The replacements pair malloc with free by design; GCC cannot tell.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(size_t size, std::align_val_t align) {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
-  const size_t a = static_cast<size_t>(align);
-  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-#pragma GCC diagnostic pop
+// Heap allocations are counted while armed (counting_allocator.h).
+using lstmkit::testing::CountAllocation;
+using lstmkit::testing::g_allocations;
+using lstmkit::testing::g_counting;
 
 // Outside sanitizer builds (whose runtimes own malloc), malloc itself is
 // counted too, which also sees oneTBB's allocations.
@@ -49,19 +27,19 @@ void* __libc_calloc(size_t count, size_t size);
 void* __libc_realloc(void* p, size_t size);
 void* __libc_memalign(size_t align, size_t size);
 void* malloc(size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  CountAllocation();
   return __libc_malloc(size);
 }
 void* calloc(size_t count, size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  CountAllocation();
   return __libc_calloc(count, size);
 }
 void* realloc(void* p, size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  CountAllocation();
   return __libc_realloc(p, size);
 }
 void* memalign(size_t align, size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  CountAllocation();
   return __libc_memalign(align, size);
 }
 void* aligned_alloc(size_t align, size_t size) { return memalign(align, size); }
