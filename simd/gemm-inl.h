@@ -350,7 +350,11 @@ inline void GemmPackedFrom(int m, int n, int k, MatrixA a,
                            const PackedPanels& b, float beta,
                            const float* row_init, float* c, int ldc,
                            const Blocking& blk) {
-  const bool gemv = m == 1 && a.col_stride == 1;
+  // The GEMV reads panels of kPanelVectors vectors; narrower panels (a
+  // shared, tile-wide packing of B) take the tile path.
+  const bool gemv =
+      m == 1 && a.col_stride == 1 &&
+      b.panel_width == static_cast<int>(kPanelVectors * hn::Lanes(DF()));
   if (row_init != nullptr && (k == 0 || gemv)) {
     for (int i = 0; i < m; ++i) {
       std::copy_n(row_init, n, c + static_cast<ptrdiff_t>(i) * ldc);

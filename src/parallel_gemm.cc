@@ -24,6 +24,38 @@ struct BlockGrid {
   int blocks() const { return row_blocks * col_blocks; }
 };
 
+// B packed once for every task of a ParallelGemm, in panels one tile wide,
+// the layout the unpacked GEMM packs for itself. Packing inside each task
+// would repeat it once per row block: 4 times at 2 threads, 32 at 16.
+// Panels are packed in parallel.
+void PackSharedB(const GemmContext& ctx, int k, int n, kernels::MatrixB b,
+                 int panel_width, kernels::PackedB* packed) {
+  packed->k = k;
+  packed->n = n;
+  packed->panel_width = panel_width;
+  packed->data.Resize(static_cast<size_t>(packed->panels()) * k * panel_width);
+  constexpr int kPanelsPerTask = 4;
+  const int tasks = (packed->panels() + kPanelsPerTask - 1) / kPanelsPerTask;
+  ctx.threads->For(tasks, [&](int task) {
+    const int end = std::min(packed->panels(), (task + 1) * kPanelsPerTask);
+    for (int p = task * kPanelsPerTask; p < end; ++p) {
+      const int col = p * panel_width;
+      const int cols = std::min(panel_width, n - col);
+      float* dst =
+          packed->data.data() + static_cast<size_t>(p) * k * panel_width;
+      for (int i = 0; i < k; ++i, dst += panel_width) {
+        const float* src = b.data + i * b.k_stride + col * b.n_stride;
+        if (b.n_stride == 1) {
+          std::copy_n(src, cols, dst);
+        } else {
+          for (int j = 0; j < cols; ++j) dst[j] = src[j * b.n_stride];
+        }
+        std::fill(dst + cols, dst + panel_width, 0.0f);
+      }
+    }
+  });
+}
+
 kernels::MatrixA OffsetRows(kernels::MatrixA a, int row) {
   a.data += static_cast<ptrdiff_t>(row) * a.row_stride;
   return a;
@@ -72,10 +104,9 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
   }
   const int panel_width = kernels::kPanelVectors * ctx.kernels->lanes;
   BlockGrid grid(m, n, *ctx.tuning, ctx.tuning->gemm.mr, panel_width);
-  // Every task packs its own B columns and A rows. When rows alone give
-  // each thread a few tasks (the weight gradients: 4H rows, deep K), keep
-  // the columns whole so that no part of A is packed twice, and make the
-  // row blocks as large as that allows, so B is packed fewer times.
+  // Every task packs its own A rows. When rows alone give each thread a
+  // few tasks (the weight gradients: 4H rows, deep K), keep the columns
+  // whole so that no part of A is packed twice.
   if (grid.col_blocks > 1) {
     const int mr = ctx.tuning->gemm.mr;
     const int tasks = 2 * ctx.threads->concurrency();
@@ -88,16 +119,20 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
       grid.col_blocks = 1;
     }
   }
+  // The same sums as the unpacked GEMM computes: B in the panels it would
+  // pack, K blocked and summed in the same order.
+  const kernels::Blocking& blocking = ctx.tuning->gemm;
+  const int tile_width = blocking.nr * ctx.kernels->lanes;
+  kernels::PackedB packed;
+  PackSharedB(ctx, k, n, b, tile_width, &packed);
   ctx.threads->For(grid.blocks(), [&](int block) {
     const int row = block / grid.col_blocks * grid.rows_per_block;
     const int col = block % grid.col_blocks * grid.cols_per_block;
-    kernels::MatrixB cols = b;
-    cols.data += static_cast<ptrdiff_t>(col) * b.n_stride;
-    ctx.kernels->gemm(std::min(grid.rows_per_block, m - row),
-                      std::min(grid.cols_per_block, n - col), k,
-                      OffsetRows(a, row), cols, beta,
-                      c + static_cast<ptrdiff_t>(row) * ldc + col, ldc,
-                      ctx.tuning->gemm);
+    const kernels::PackedPanels cols = packed.Panels(
+        col / tile_width, (grid.cols_per_block + tile_width - 1) / tile_width);
+    ctx.kernels->gemm_packed(
+        std::min(grid.rows_per_block, m - row), cols.n, k, OffsetRows(a, row),
+        cols, beta, c + static_cast<ptrdiff_t>(row) * ldc + col, ldc, blocking);
   });
 }
 

@@ -1,6 +1,8 @@
 // Parallel execution: bitwise the same results for every thread count, one
 // model serving many threads, and nested use from an application's own
 // threads and TBB loops.
+#include "threads.h"
+
 #include <gtest/gtest.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
@@ -11,9 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "kernels.h"
 #include "lstmkit/lstmkit.hpp"
+#include "parallel_gemm.h"
 #include "test_util.h"
 #include "tsan_annotations.h"
+#include "tuning.h"
 
 namespace lstmkit {
 namespace {
@@ -212,6 +217,52 @@ TEST(Determinism, InferenceIsBitwiseTheSameForEveryThreadCount) {
       EXPECT_TRUE(BitwiseEqual(other.y, one.y)) << threads << " B=" << batch;
       EXPECT_TRUE(BitwiseEqual(other.h_n, one.h_n)) << threads;
       EXPECT_TRUE(BitwiseEqual(other.c_n, one.c_n)) << threads;
+    }
+  }
+}
+
+// The parallel GEMM packs B once for all of its tasks; its result must be
+// bitwise the single-threaded kernel's, for A stored either way, B stored
+// either way, beta 0 or 1, and ragged shapes (K = 0 included).
+TEST(ParallelGemm, BitwiseTheSingleThreadedKernel) {
+  const kernels::KernelTable& kt = kernels::ActiveKernels();
+  const internal::Tuning tuning = internal::ActiveTuning(kt);
+  struct Shape {
+    int m, n, k;
+  };
+  // 97 rows leave a task of one row, which must not take the GEMV path.
+  for (const Shape& s :
+       {Shape{1024, 96, 300}, Shape{67, 129, 263}, Shape{97, 40, 50},
+        Shape{5, 3, 17}, Shape{130, 40, 0}}) {
+    const std::vector<float> a = RandomVector(size_t(s.m) * s.k, 31);
+    const std::vector<float> b = RandomVector(size_t(s.k) * s.n, 32);
+    const std::vector<float> c0 = RandomVector(size_t(s.m) * s.n, 33);
+    for (bool a_by_column : {false, true}) {
+      for (bool b_by_column : {false, true}) {
+        const kernels::MatrixA ma = a_by_column
+                                        ? kernels::MatrixA{a.data(), 1, s.m}
+                                        : kernels::MatrixA{a.data(), s.k, 1};
+        const kernels::MatrixB mb = b_by_column
+                                        ? kernels::MatrixB{b.data(), 1, s.k}
+                                        : kernels::MatrixB{b.data(), s.n, 1};
+        for (float beta : {0.0f, 1.0f}) {
+          std::vector<float> want = c0;
+          kt.gemm(s.m, s.n, s.k, ma, mb, beta, want.data(), s.n, tuning.gemm);
+          for (int threads : kThreadCounts) {
+            const internal::Threads pool(threads);
+            const internal::GemmContext ctx{&pool, &kt, &tuning};
+            std::vector<float> got = c0;
+            pool.Run([&] {
+              internal::ParallelGemm(ctx, s.m, s.n, s.k, ma, mb, beta,
+                                     got.data(), s.n);
+            });
+            EXPECT_TRUE(BitwiseEqual(got, want))
+                << threads << " threads, m=" << s.m << " n=" << s.n
+                << " k=" << s.k << " A by column " << a_by_column
+                << ", B by column " << b_by_column << ", beta " << beta;
+          }
+        }
+      }
     }
   }
 }
