@@ -122,24 +122,30 @@ struct DirectionSource {
   const float* at(size_t offset) const { return params.data() + offset; }
 };
 
+// Calls pack(convert), where convert gives the f32 value the model
+// computes with: the weight itself, or the weight rounded to bfloat16. The
+// precision is chosen once here, not per element, so that the packing
+// loops vectorize.
+template <typename Pack>
+void WithEffectiveF32(const PackedWeights& packed, const Pack& pack) {
+  if (packed.bf16) {
+    pack([](float v) { return kernels::WidenBF16(kernels::RoundToBF16(v)); });
+  } else {
+    pack([](float v) { return v; });
+  }
+}
+
 // The gate-column layout (forward products: K = cols) of w, in f32 and,
 // with bfloat16 weights, also in pair-interleaved bfloat16.
 void PackColumns(const DirectionSource& src, const float* w, int cols,
                  kernels::PackedB* f32, kernels::PackedBF16* bf16) {
   const int pw = src.pw();
   Resize(cols, src.width(), pw, f32);
+  WithEffectiveF32(src.packed, [&](auto convert) {
+    PackGateColumns(w, cols, src.rows, pw, convert, f32->data.data());
+  });
   *bf16 = {};
-  // The precision is chosen once here, not per element, so that the
-  // packing loops vectorize.
-  if (!src.packed.bf16) {
-    PackGateColumns(
-        w, cols, src.rows, pw, [](float v) { return v; }, f32->data.data());
-    return;
-  }
-  PackGateColumns(
-      w, cols, src.rows, pw,
-      [](float v) { return kernels::WidenBF16(kernels::RoundToBF16(v)); },
-      f32->data.data());
+  if (!src.packed.bf16) return;
   Resize(cols, src.width(), pw, bf16);
   PackGateColumns(
       w, cols, src.rows, pw, [](float v) { return kernels::RoundToBF16(v); },
@@ -151,16 +157,9 @@ void PackColumns(const DirectionSource& src, const float* w, int cols,
 void PackRows(const DirectionSource& src, const float* w, int cols,
               kernels::PackedB* out) {
   Resize(src.width(), cols, src.pw(), out);
-  if (src.packed.bf16) {
-    PackGateRows(
-        w, cols, src.rows, src.pw(),
-        [](float v) { return kernels::WidenBF16(kernels::RoundToBF16(v)); },
-        out->data.data());
-  } else {
-    PackGateRows(
-        w, cols, src.rows, src.pw(), [](float v) { return v; },
-        out->data.data());
-  }
+  WithEffectiveF32(src.packed, [&](auto convert) {
+    PackGateRows(w, cols, src.rows, src.pw(), convert, out->data.data());
+  });
 }
 
 void PackBiases(const DirectionSource& src, PackedLayer* out) {

@@ -61,18 +61,28 @@ kernels::MatrixA OffsetRows(kernels::MatrixA a, int row) {
   return a;
 }
 
+// One packed product: every row of C from row_init when it is given,
+// otherwise from beta * C.
+void PackedProduct(const GemmContext& ctx, int m, int k, kernels::MatrixA a,
+                   const kernels::PackedPanels& b, float beta,
+                   const float* row_init, float* c, int ldc) {
+  const kernels::Blocking& blocking = ctx.tuning->gemm_packed;
+  if (row_init != nullptr) {
+    return ctx.kernels->gemm_packed_row_init(m, b.n, k, a, b, row_init, c, ldc,
+                                             blocking);
+  }
+  ctx.kernels->gemm_packed(m, b.n, k, a, b, beta, c, ldc, blocking);
+}
+
 }  // namespace
 
 void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
                         kernels::MatrixA a, const kernels::PackedB& b,
                         float beta, float* c, int ldc, const float* row_init) {
-  const kernels::Blocking& blocking = ctx.tuning->gemm_packed;
   if (ctx.threads->concurrency() == 1) {
-    if (row_init != nullptr) {
-      return ctx.kernels->gemm_packed_row_init(m, n, k, a, b, row_init, c, ldc,
-                                               blocking);
-    }
-    return ctx.kernels->gemm_packed(m, n, k, a, b, beta, c, ldc, blocking);
+    kernels::PackedPanels whole = b;
+    whole.n = n;
+    return PackedProduct(ctx, m, k, a, whole, beta, row_init, c, ldc);
   }
   const BlockGrid grid(m, n, *ctx.tuning, ctx.tuning->gemm_packed.mr,
                        b.panel_width);
@@ -80,19 +90,12 @@ void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
   ctx.threads->For(grid.blocks(), [&](int block) {
     const int row = block / grid.col_blocks * grid.rows_per_block;
     const int col_block = block % grid.col_blocks;
-    const kernels::PackedPanels panels =
-        b.Panels(col_block * panels_per_block, panels_per_block);
     const int col = col_block * grid.cols_per_block;
-    const int rows = std::min(grid.rows_per_block, m - row);
-    float* block_c = c + static_cast<ptrdiff_t>(row) * ldc + col;
-    if (row_init != nullptr) {
-      ctx.kernels->gemm_packed_row_init(rows, panels.n, k, OffsetRows(a, row),
-                                        panels, row_init + col, block_c, ldc,
-                                        blocking);
-    } else {
-      ctx.kernels->gemm_packed(rows, panels.n, k, OffsetRows(a, row), panels,
-                               beta, block_c, ldc, blocking);
-    }
+    PackedProduct(ctx, std::min(grid.rows_per_block, m - row), k,
+                  OffsetRows(a, row),
+                  b.Panels(col_block * panels_per_block, panels_per_block),
+                  beta, row_init == nullptr ? nullptr : row_init + col,
+                  c + static_cast<ptrdiff_t>(row) * ldc + col, ldc);
   });
 }
 
