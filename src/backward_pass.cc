@@ -283,17 +283,12 @@ void BackStepRows(const LayerBackward& lb, int dir, int t, RowBlock block) {
 void WalkSteps(const LayerBackward& lb) {
   const Model::Impl& model = lb.model;
   const LayerShape& shape = lb.shape;
-  const int seq_len = lb.seq.seq_len();
   const int blocks =
       IndependentRowBlocks(*model.threads, lb.seq.batch(), shape.dirs);
   if (blocks > 0) {
-    StepTeam::Run(*model.threads, 1, blocks * shape.dirs, [&](int, int slice) {
-      const int dir = slice / blocks;
-      const RowBlock rows = RowBlock::Part(lb.seq, blocks, slice % blocks);
-      for (int step = 0; step < seq_len; ++step) {
-        BackStepRows(lb, dir, dir == 0 ? seq_len - 1 - step : step, rows);
-      }
-    });
+    WalkRowBlocks(
+        *model.threads, lb.seq, shape.dirs, blocks, true,
+        [&](int dir, int t, RowBlock rows) { BackStepRows(lb, dir, t, rows); });
   } else {
     WalkStepsSliced(lb);
   }

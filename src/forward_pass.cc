@@ -130,19 +130,15 @@ void WalkSteps(const Model::Impl& model, const LayerShape& shape, int layer,
   const int blocks =
       IndependentRowBlocks(*model.threads, seq.batch(), shape.dirs);
   if (blocks > 0) {
-    StepTeam::Run(*model.threads, 1, blocks * shape.dirs, [&](int, int slice) {
-      const int dir = slice / blocks;
-      const RowBlock rows = RowBlock::Part(seq, blocks, slice % blocks);
-      for (int step = 0; step < seq_len; ++step) {
-        const int t = dir == 0 ? step : seq_len - 1 - step;
-        CellStep(model, shape, layer, dir, seq, t, rows, 0, panels, training,
-                 trace);
-        if (shape.projected()) {
-          ProjectStep(model, shape, layer, dir, seq, t, rows, 0, proj_panels,
-                      trace);
-        }
-      }
-    });
+    WalkRowBlocks(*model.threads, seq, shape.dirs, blocks, false,
+                  [&](int dir, int t, RowBlock rows) {
+                    CellStep(model, shape, layer, dir, seq, t, rows, 0, panels,
+                             training, trace);
+                    if (shape.projected()) {
+                      ProjectStep(model, shape, layer, dir, seq, t, rows, 0,
+                                  proj_panels, trace);
+                    }
+                  });
     return;
   }
   const int per_dir = std::max(

@@ -93,6 +93,24 @@ inline int IndependentRowBlocks(const Threads& threads, int batch, int dirs) {
   return std::min(per_dir, StepTeam::kMaxSlices / dirs);
 }
 
+// Runs step(dir, t, rows) for every step t of every direction, each of
+// `blocks` row blocks per direction walking its steps alone. Time runs
+// forward in direction 0 and in reverse in direction 1, or the other way
+// round for the backward pass.
+template <typename Step>
+void WalkRowBlocks(const Threads& threads, const SequenceLayout& seq, int dirs,
+                   int blocks, bool backward, const Step& step) {
+  const int seq_len = seq.seq_len();
+  StepTeam::Run(threads, 1, blocks * dirs, [&](int, int slice) {
+    const int dir = slice / blocks;
+    const RowBlock rows = RowBlock::Part(seq, blocks, slice % blocks);
+    const bool reversed = (dir == 1) != backward;
+    for (int i = 0; i < seq_len; ++i) {
+      step(dir, reversed ? seq_len - 1 - i : i, rows);
+    }
+  });
+}
+
 }  // namespace lstmkit::internal
 
 #endif  // LSTMKIT_SRC_LAYER_STEPS_H_
