@@ -234,10 +234,19 @@ constexpr size_t StepVectors(size_t mr) {
 
 using StepTileFn = void (*)(const LstmStepArgs&, int, int, size_t);
 
+// The gate vectors a tile of `rows` rows really takes when V are asked
+// for. LstmStep asks for four only where StepVectors(mr) allows them, and a
+// tile never has more rows than mr, so a four-vector tile with more rows is
+// never called; those entries take the two-vector tile instead of
+// compiling a kernel that would spill its accumulators.
+constexpr size_t TileVectors(size_t rows, size_t v) {
+  return v == 4 && StepVectors(rows) == 4 ? 4 : 2;
+}
+
 template <typename TW, size_t V, size_t... R>
 constexpr std::array<StepTileFn, sizeof...(R)> MakeStepTiles(
     std::index_sequence<R...>) {
-  return {&LstmStepTile<R + 1, V, TW>...};
+  return {&LstmStepTile<R + 1, TileVectors(R + 1, V), TW>...};
 }
 
 // The tiles for every row count, V = 2 first, then V = 4.
