@@ -8,6 +8,12 @@
 #include "fma_peak.h"
 #include "kernels.h"
 
+#ifdef LSTMKIT_BENCH_ONEDNN_SGEMM
+#include <omp.h>
+
+#include "oneapi/dnnl/dnnl.h"
+#endif
+
 namespace lstmkit::bench {
 namespace {
 
@@ -79,6 +85,55 @@ void BM_GemmNN(benchmark::State& state) {
   }
   ReportFlops(state, 2.0 * m * n * k);
 }
+
+// C[M][N] = A[M][K] * B[N][K]^T, packing B per block: the same product as
+// BM_GemmPackedNT without the weights packed ahead, as a general SGEMM does.
+void BM_GemmNT(benchmark::State& state) {
+  const int m = state.range(0), n = state.range(1), k = state.range(2);
+  const auto& kt = ActiveKernels();
+  const Blocking blk = DefaultBlocking(kt);
+  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
+  std::vector<float> b = Filled(static_cast<size_t>(n) * k, 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  for (auto _ : state) {
+    kt.gemm(m, n, k, {a.data(), k, 1}, {b.data(), 1, k}, 0.0f, c.data(), n,
+            blk);
+    benchmark::DoNotOptimize(c.data());
+  }
+  ReportFlops(state, 2.0 * m * n * k);
+}
+
+#ifdef LSTMKIT_BENCH_ONEDNN_SGEMM
+// oneDNN's SGEMM on one thread, the same product as BM_GemmNT: the
+// reference the GEMM's share of the FMA peak is judged against. Run it
+// interleaved with ours (--benchmark_enable_random_interleaving=true
+// --benchmark_repetitions=N): this machine's speed drifts between runs.
+void BM_OneDnnSgemmNT(benchmark::State& state) {
+  const int m = state.range(0), n = state.range(1), k = state.range(2);
+  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
+  std::vector<float> b = Filled(static_cast<size_t>(n) * k, 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  omp_set_num_threads(1);
+  for (auto _ : state) {
+    if (dnnl_sgemm('N', 'T', m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f,
+                   c.data(), n) != dnnl_success) {
+      state.SkipWithError("dnnl_sgemm failed");
+      break;
+    }
+    benchmark::DoNotOptimize(c.data());
+  }
+  ReportFlops(state, 2.0 * m * n * k);
+  state.SetLabel("oneDNN " +
+                 std::string(dnnl_version()->cpu_runtime == DNNL_RUNTIME_OMP
+                                 ? "OpenMP"
+                                 : "other runtime"));
+}
+BENCHMARK(BM_OneDnnSgemmNT)
+    ->Args({512, 512, 512})
+    ->Args({1024, 1024, 1024})
+    ->Args({6400, 1024, 256})
+    ->Args({3200, 2048, 512});
+#endif
 
 // One fused recurrent step: gates += h_prev * W_hh^T, then the gate tail.
 void BM_LstmStep(benchmark::State& state) {
@@ -239,6 +294,11 @@ BENCHMARK(BM_GemmPackedNT)
     ->Args({3200, 2048, 512})  // input projection, B=64 T=50 H=512
     ->Args({64, 1024, 256})    // the recurrent product of one step
     ->Args({64, 2048, 512});
+BENCHMARK(BM_GemmNT)
+    ->Args({512, 512, 512})
+    ->Args({1024, 1024, 1024})
+    ->Args({6400, 1024, 256})
+    ->Args({3200, 2048, 512});
 BENCHMARK(BM_GemmTN)->Args({512, 512, 512})->Args({1024, 256, 6400});
 BENCHMARK(BM_GemmNN)->Args({512, 512, 512})->Args({6400, 256, 1024});
 BENCHMARK(BM_LstmStep)
