@@ -2,6 +2,8 @@
 // this CPU, keeps the fastest by median time, and writes the tuning file.
 // Candidates come from the cache sizes (a B micro-panel filling a quarter
 // to three quarters of L1, an A block filling part of L2), not from a grid.
+#include "tuner.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -75,16 +77,26 @@ struct GemmClass {
   bool packed_b;  // weights packed once, or B packed as it goes (A^T B)
 };
 
+GemmClass ClassOf(const char* name, internal::GemmShape shape, bool packed_b) {
+  return {name, shape.m, shape.n, shape.k, packed_b};
+}
+
 class Tuner {
  public:
-  Tuner(const kernels::KernelTable& kt, const TuneOptions& options)
-      : kt_(kt), options_(options), best_(internal::DefaultTuning(kt)) {}
+  Tuner(const kernels::KernelTable& kt, const TuneOptions& options,
+        const internal::TunerWorkload& workload)
+      : kt_(kt),
+        options_(options),
+        workload_(workload),
+        best_(internal::DefaultTuning(kt)) {}
 
   Tuning Run() {
-    TuneGemm({"layer input projection (T*B x 4H x I)", 3200, 1024, 256, true},
+    TuneGemm(ClassOf("layer input projection (T*B x 4H x I)",
+                     workload_.projection, true),
              &best_.gemm_packed);
-    TuneGemm({"weight gradient (4H x I x T*B)", 1024, 256, 3200, false},
-             &best_.gemm);
+    TuneGemm(
+        ClassOf("weight gradient (4H x I x T*B)", workload_.gradient, false),
+        &best_.gemm);
     TuneStepRows();
     TuneTaskSizes();
     TuneStreamThreshold();
@@ -173,10 +185,12 @@ class Tuner {
     Say(line);
   }
 
-  // Rows per tile of the fused step, at batch 64 and H = 256.
+  // Rows per tile of the fused step.
   void TuneStepRows() {
-    Say("fused LSTM step, B=64 H=256");
-    const int batch = 64, hidden = 256;
+    const int batch = workload_.step_batch, hidden = workload_.step_hidden;
+    const std::string shape =
+        "B=" + std::to_string(batch) + " H=" + std::to_string(hidden);
+    Say("fused LSTM step, " + shape);
     const int pw = kernels::kPanelVectors * kt_.lanes;
     kernels::PackedB w;
     const std::vector<float> weights =
@@ -210,7 +224,7 @@ class Tuner {
         best_.step_rows = mr;
       }
     }
-    measurements_["fused step (B=64, H=256)"] = {
+    measurements_["fused step (" + shape + ")"] = {
         {"best_rows", best_.step_rows}, {"gflops", flops / best_time * 1e-9}};
     Say("  chosen: " + std::to_string(best_.step_rows) + " rows");
   }
@@ -224,7 +238,7 @@ class Tuner {
     }
     Say("parallel GEMM tasks, " + std::to_string(threads.concurrency()) +
         " threads, layer input projection");
-    const int m = 3200, n = 1024, k = 256;
+    const auto [m, n, k] = workload_.projection;
     const std::vector<float> a = Pattern(size_t(m) * k, 1.0f);
     const std::vector<float> bm = Pattern(size_t(n) * k, 1.0f);
     std::vector<float> out(size_t(m) * n);
@@ -272,7 +286,7 @@ class Tuner {
     Say("stream step, 1 thread against " +
         std::to_string(threads.concurrency()));
     size_t threshold = 0;
-    for (int hidden : {512, 256, 128, 64, 32}) {
+    for (int hidden : workload_.stream_hiddens) {
       ModelConfig config;
       config.input_size = hidden;
       config.hidden_size = hidden;
@@ -306,6 +320,7 @@ class Tuner {
 
   const kernels::KernelTable& kt_;
   const TuneOptions& options_;
+  const internal::TunerWorkload& workload_;
   Tuning best_;
   nlohmann::json measurements_ = nlohmann::json::object();
 };
@@ -313,6 +328,11 @@ class Tuner {
 }  // namespace
 
 std::string Tune(const TuneOptions& options) {
+  return internal::TuneWith(options, internal::TunerWorkload{});
+}
+
+std::string internal::TuneWith(const TuneOptions& options,
+                               const TunerWorkload& workload) {
   internal::Require(options.seconds_per_candidate > 0.0 &&
                         options.seconds_per_candidate <= 60.0,
                     "options.seconds_per_candidate must be in (0, 60], got ",
@@ -332,7 +352,7 @@ std::string Tune(const TuneOptions& options) {
                           "LSTMKIT_TUNING, XDG_CACHE_HOME or HOME");
   const kernels::KernelTable& kt = kernels::ActiveKernels();
   internal::ScopedFlushDenormals flush;
-  Tuner tuner(kt, options);
+  Tuner tuner(kt, options, workload);
   Tuning best = tuner.Run();
   best.source = path;
   const std::filesystem::path parent =
