@@ -243,13 +243,26 @@ constexpr size_t TileVectors(size_t rows, size_t v) {
   return v == 4 && StepVectors(rows) == 4 ? 4 : 2;
 }
 
+// Fewer rows never take fewer vectors, so a tile of the rows left at the
+// end of a batch takes as many as the full tiles before it.
+constexpr bool StepVectorsNeverGrowWithRows() {
+  for (size_t rows = 1; rows < kMaxTileRows; ++rows) {
+    if (StepVectors(rows + 1) > StepVectors(rows)) return false;
+  }
+  return true;
+}
+static_assert(StepVectorsNeverGrowWithRows(),
+              "a partial tile must take the vectors of the full ones");
+
 template <typename TW, size_t V, size_t... R>
 constexpr std::array<StepTileFn, sizeof...(R)> MakeStepTiles(
     std::index_sequence<R...>) {
   return {&LstmStepTile<R + 1, TileVectors(R + 1, V), TW>...};
 }
 
-// The tiles for every row count, V = 2 first, then V = 4.
+// The tiles for every row count: the two-vector tiles first, then those
+// LstmStep calls when four vectors are asked for (two-vector tiles where
+// that many rows cannot take four, entries it never calls).
 template <typename TW>
 constexpr std::array<std::array<StepTileFn, kMaxTileRows>, 2> StepTiles() {
   constexpr auto kRows = std::make_index_sequence<kMaxTileRows>();

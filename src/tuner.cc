@@ -188,9 +188,9 @@ class Tuner {
   // Rows per tile of the fused step.
   void TuneStepRows() {
     const int batch = workload_.step_batch, hidden = workload_.step_hidden;
-    const std::string shape =
-        "B=" + std::to_string(batch) + " H=" + std::to_string(hidden);
-    Say("fused LSTM step, " + shape);
+    const std::string b_equals = "B=" + std::to_string(batch);
+    const std::string h_equals = "H=" + std::to_string(hidden);
+    Say("fused LSTM step, " + b_equals + " " + h_equals);
     const int pw = kernels::kPanelVectors * kt_.lanes;
     kernels::PackedB w;
     const std::vector<float> weights =
@@ -224,7 +224,7 @@ class Tuner {
         best_.step_rows = mr;
       }
     }
-    measurements_["fused step (" + shape + ")"] = {
+    measurements_["fused step (" + b_equals + ", " + h_equals + ")"] = {
         {"best_rows", best_.step_rows}, {"gflops", flops / best_time * 1e-9}};
     Say("  chosen: " + std::to_string(best_.step_rows) + " rows");
   }
@@ -238,7 +238,8 @@ class Tuner {
     }
     Say("parallel GEMM tasks, " + std::to_string(threads.concurrency()) +
         " threads, layer input projection");
-    const auto [m, n, k] = workload_.projection;
+    const int m = workload_.projection.m, n = workload_.projection.n,
+              k = workload_.projection.k;
     const std::vector<float> a = Pattern(size_t(m) * k, 1.0f);
     const std::vector<float> bm = Pattern(size_t(n) * k, 1.0f);
     std::vector<float> out(size_t(m) * n);

@@ -17,16 +17,19 @@ struct GemmShape {
 };
 
 struct TunerWorkload {
-  GemmShape projection{3200, 1024,
-                       256};            // layer input projection, T*B x 4H x I
-  GemmShape gradient{1024, 256, 3200};  // weight gradient, 4H x I x T*B
-  int step_batch = 64;                  // the fused step's batch and H
+  // The layer input projection, T*B x 4H x I.
+  GemmShape projection{3200, 1024, 256};
+  // The weight gradient, 4H x I x T*B.
+  GemmShape gradient{1024, 256, 3200};
+  // The fused step's batch and H.
+  int step_batch = 64;
   int step_hidden = 256;
   // Stream sizes tried for the parallel-stream threshold, largest first.
   std::vector<int> stream_hiddens{512, 256, 128, 64, 32};
 };
 
-// Tune() on `workload`.
+// Tune() with the shapes of `workload`, so that tests can run every stage
+// of the tuner on small shapes.
 std::string TuneWith(const TuneOptions& options, const TunerWorkload& workload);
 
 }  // namespace lstmkit::internal
