@@ -270,6 +270,11 @@ constexpr std::array<std::array<StepTileFn, kMaxTileRows>, 2> StepTiles() {
 }
 
 inline void LstmStep(const LstmStepArgs& args) {
+  // mr indexes the tile tables; zero would also never advance a row.
+  if (args.mr < 1 || args.mr > kMaxTileRows) {
+    HWY_ABORT("LstmStepArgs::mr = %d is outside [1, %d]", args.mr,
+              kMaxTileRows);
+  }
   static constexpr auto kF32 = StepTiles<float>();
   static constexpr auto kBF16 = StepTiles<uint16_t>();
   const size_t vectors = StepVectors(args.mr);

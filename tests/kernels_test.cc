@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "hwy/tests/hwy_gtest.h"
@@ -566,6 +567,20 @@ HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestActivationsAccuracyAndSpecialValues);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestBF16KernelsMatchF32OnWidenedWeights);
+
+// A row count outside the tile tables stops the process instead of reading
+// past a table or looping forever.
+TEST(LstmStepDeathTest, RejectsRowsPerTileOutsideTheTables) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (int mr : {0, kMaxTileRows + 1}) {
+    LstmStepArgs args;
+    args.batch = 1;
+    args.mr = mr;
+    EXPECT_DEATH(ActiveKernels().lstm_step(args),
+                 "outside \\[1, " + std::to_string(kMaxTileRows) + "\\]")
+        << "mr = " << mr;
+  }
+}
 
 }  // namespace lstmkit::kernels
 #endif  // HWY_ONCE
