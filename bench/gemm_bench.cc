@@ -54,53 +54,49 @@ void BM_GemmPackedNT(benchmark::State& state) {
   ReportFlops(state, 2.0 * m * n * k);
 }
 
-// C[M][N] = A[K][M]^T * B[K][N], packing B per block: weight gradients.
+// Which operands of C[M][N] = A B are stored transposed: A as [K][M], B
+// as [N][K].
+struct GemmLayout {
+  bool a_transposed;
+  bool b_transposed;
+};
+
+// C = A B with B packed per block as it goes, as for the products whose B
+// is not a weight matrix packed ahead.
+void TimeGemmPackingB(benchmark::State& state, GemmLayout layout) {
+  const int m = state.range(0), n = state.range(1), k = state.range(2);
+  const auto& kt = ActiveKernels();
+  const Blocking blk = DefaultBlocking(kt);
+  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
+  std::vector<float> b = Filled(static_cast<size_t>(k) * n, 0.25f);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  const kernels::MatrixA a_view = layout.a_transposed
+                                      ? kernels::MatrixA{a.data(), 1, m}
+                                      : kernels::MatrixA{a.data(), k, 1};
+  const kernels::MatrixB b_view = layout.b_transposed
+                                      ? kernels::MatrixB{b.data(), 1, k}
+                                      : kernels::MatrixB{b.data(), n, 1};
+  for (auto _ : state) {
+    kt.gemm(m, n, k, a_view, b_view, 0.0f, c.data(), n, blk);
+    benchmark::DoNotOptimize(c.data());
+  }
+  ReportFlops(state, 2.0 * m * n * k);
+}
+
+// C[M][N] = A[K][M]^T * B[K][N]: weight gradients.
 void BM_GemmTN(benchmark::State& state) {
-  const int m = state.range(0), n = state.range(1), k = state.range(2);
-  const auto& kt = ActiveKernels();
-  const Blocking blk = DefaultBlocking(kt);
-  std::vector<float> a = Filled(static_cast<size_t>(k) * m, 0.5f);
-  std::vector<float> b = Filled(static_cast<size_t>(k) * n, 0.25f);
-  std::vector<float> c(static_cast<size_t>(m) * n);
-  for (auto _ : state) {
-    kt.gemm(m, n, k, {a.data(), 1, m}, {b.data(), n, 1}, 0.0f, c.data(), n,
-            blk);
-    benchmark::DoNotOptimize(c.data());
-  }
-  ReportFlops(state, 2.0 * m * n * k);
+  TimeGemmPackingB(state, {true, false});
 }
 
-// C[M][N] = A[M][K] * B[K][N], packing B per block.
+// C[M][N] = A[M][K] * B[K][N].
 void BM_GemmNN(benchmark::State& state) {
-  const int m = state.range(0), n = state.range(1), k = state.range(2);
-  const auto& kt = ActiveKernels();
-  const Blocking blk = DefaultBlocking(kt);
-  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
-  std::vector<float> b = Filled(static_cast<size_t>(k) * n, 0.25f);
-  std::vector<float> c(static_cast<size_t>(m) * n);
-  for (auto _ : state) {
-    kt.gemm(m, n, k, {a.data(), k, 1}, {b.data(), n, 1}, 0.0f, c.data(), n,
-            blk);
-    benchmark::DoNotOptimize(c.data());
-  }
-  ReportFlops(state, 2.0 * m * n * k);
+  TimeGemmPackingB(state, {false, false});
 }
 
-// C[M][N] = A[M][K] * B[N][K]^T, packing B per block: the same product as
-// BM_GemmPackedNT without the weights packed ahead, as a general SGEMM does.
+// C[M][N] = A[M][K] * B[N][K]^T: the product of BM_GemmPackedNT without the
+// weights packed ahead, as a general SGEMM computes it.
 void BM_GemmNT(benchmark::State& state) {
-  const int m = state.range(0), n = state.range(1), k = state.range(2);
-  const auto& kt = ActiveKernels();
-  const Blocking blk = DefaultBlocking(kt);
-  std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
-  std::vector<float> b = Filled(static_cast<size_t>(n) * k, 0.25f);
-  std::vector<float> c(static_cast<size_t>(m) * n);
-  for (auto _ : state) {
-    kt.gemm(m, n, k, {a.data(), k, 1}, {b.data(), 1, k}, 0.0f, c.data(), n,
-            blk);
-    benchmark::DoNotOptimize(c.data());
-  }
-  ReportFlops(state, 2.0 * m * n * k);
+  TimeGemmPackingB(state, {false, true});
 }
 
 #ifdef LSTMKIT_BENCH_ONEDNN_SGEMM
