@@ -73,13 +73,9 @@ std::string Describe(const Blocking& b) {
 // A GEMM shape class: what a layer of an LSTM asks of the kernels.
 struct GemmClass {
   const char* name;
-  int m, n, k;
+  internal::GemmShape shape;
   bool packed_b;  // weights packed once, or B packed as it goes (A^T B)
 };
-
-GemmClass ClassOf(const char* name, internal::GemmShape shape, bool packed_b) {
-  return {name, shape.m, shape.n, shape.k, packed_b};
-}
 
 class Tuner {
  public:
@@ -91,12 +87,11 @@ class Tuner {
         best_(internal::DefaultTuning(kt)) {}
 
   Tuning Run() {
-    TuneGemm(ClassOf("layer input projection (T*B x 4H x I)",
-                     workload_.projection, true),
-             &best_.gemm_packed);
     TuneGemm(
-        ClassOf("weight gradient (4H x I x T*B)", workload_.gradient, false),
-        &best_.gemm);
+        {"layer input projection (T*B x 4H x I)", workload_.projection, true},
+        &best_.gemm_packed);
+    TuneGemm({"weight gradient (4H x I x T*B)", workload_.gradient, false},
+             &best_.gemm);
     TuneStepRows();
     TuneTaskSizes();
     TuneStreamThreshold();
@@ -111,26 +106,27 @@ class Tuner {
   }
 
   double TimeGemm(const GemmClass& c, const Blocking& b) {
-    const std::vector<float> a = Pattern(size_t(c.m) * c.k, 1.0f);
-    const std::vector<float> bm = Pattern(size_t(c.n) * c.k, 1.0f);
-    std::vector<float> out(size_t(c.m) * c.n);
+    const int m = c.shape.m, n = c.shape.n, k = c.shape.k;
+    const std::vector<float> a = Pattern(size_t(m) * k, 1.0f);
+    const std::vector<float> bm = Pattern(size_t(n) * k, 1.0f);
+    std::vector<float> out(size_t(m) * n);
     if (c.packed_b) {
       kernels::PackedB packed;
       kernels::PackPanels(
-          c.k, c.n, kernels::kPanelVectors * kt_.lanes,
-          [&](int kk, int nn) { return bm[size_t(nn) * c.k + kk]; }, &packed);
+          k, n, kernels::kPanelVectors * kt_.lanes,
+          [&](int kk, int nn) { return bm[size_t(nn) * k + kk]; }, &packed);
       return MedianSeconds(
           [&] {
-            kt_.gemm_packed(c.m, c.n, c.k, {a.data(), c.k, 1}, packed, 0.0f,
-                            out.data(), c.n, b);
+            kt_.gemm_packed(m, n, k, {a.data(), k, 1}, packed, 0.0f, out.data(),
+                            n, b);
           },
           options_);
     }
     // A^T B with A [K][M]: the weight-gradient form.
     return MedianSeconds(
         [&] {
-          kt_.gemm(c.m, c.n, c.k, {a.data(), 1, c.m}, {bm.data(), c.n, 1}, 0.0f,
-                   out.data(), c.n, b);
+          kt_.gemm(m, n, k, {a.data(), 1, m}, {bm.data(), n, 1}, 0.0f,
+                   out.data(), n, b);
         },
         options_);
   }
@@ -138,7 +134,7 @@ class Tuner {
   // Tile shape first, then kc, then mc: each stage keeps the best so far.
   void TuneGemm(const GemmClass& c, Blocking* best) {
     Say(std::string("GEMM, ") + c.name);
-    const double flops = 2.0 * c.m * c.n * c.k;
+    const double flops = 2.0 * c.shape.m * c.shape.n * c.shape.k;
     double best_time = TimeGemm(c, *best);
     Report(Describe(*best) + " (default)", flops / best_time);
     auto consider = [&](const Blocking& b) {
