@@ -151,29 +151,56 @@ void PackRowMajorPanel(const float* base, ptrdiff_t row_stride, int rows,
 }
 
 // Packs a column-major A (A^T stored, as for A^T B), rows
-// [m_begin..m_end) and k in [pc..pc+kc), into panels of MR rows. k walks
-// outside so that each stored row of A^T is read once, in order: walking
-// panel by panel instead would read kc lines a whole row apart for every
-// panel, and those lines share a handful of cache sets.
+// [m_begin..m_end) and k in [pc..pc+kc), into panels of MR rows. Each k
+// gives MR consecutive floats of one stored row to every panel. k walks in
+// chunks of kPackDepthChunk, and panel by panel within a chunk, so that each
+// panel is written in one contiguous run:
+// - walking k outermost writes 24 bytes to every panel in turn, and panels
+//   a power of two apart share a few L1 sets, so the lines being written
+//   evict each other;
+// - walking panel by panel over all of kc reads kc stored rows a whole row
+//   apart, and rows 4 KiB apart share one L1 set.
+// Eight rows fill the eight ways of one set; on a 1024 x 6400 A this packs
+// twice as fast as either order above.
+constexpr int kPackDepthChunk = 8;
+
+// `depth` k steps of one panel of a column-major A: MR floats (`rows` of
+// them real, the rest zero) from each of `depth` stored rows.
+template <size_t MR>
+void PackColumnMajorChunk(MatrixA a, const float* HWY_RESTRICT src, int rows,
+                          int depth, float* HWY_RESTRICT dst) {
+  if (rows == static_cast<int>(MR) && a.row_stride == 1) {
+    for (int p = 0; p < depth; ++p) {
+      std::memcpy(dst, src, MR * sizeof(float));
+      src += a.col_stride;
+      dst += MR;
+    }
+    return;
+  }
+  for (int p = 0; p < depth; ++p) {
+    for (size_t r = 0; r < MR; ++r) {
+      dst[r] = static_cast<int>(r) < rows ? src[r * a.row_stride] : 0.0f;
+    }
+    src += a.col_stride;
+    dst += MR;
+  }
+}
+
 template <size_t MR>
 void PackColumnMajorA(MatrixA a, int m_begin, int m_end, int pc, int kc,
                       float* HWY_RESTRICT out) {
   const int m = m_end - m_begin;
-  const int full_panels = m / static_cast<int>(MR);
-  const int tail = m - full_panels * static_cast<int>(MR);
+  const int panels = (m + static_cast<int>(MR) - 1) / static_cast<int>(MR);
   const size_t panel_floats = static_cast<size_t>(kc) * MR;
-  for (int p = 0; p < kc; ++p) {
-    const float* HWY_RESTRICT src =
-        a.data + m_begin * a.row_stride + (pc + p) * a.col_stride;
-    float* dst = out + static_cast<size_t>(p) * MR;
-    for (int q = 0; q < full_panels; ++q) {
-#pragma GCC unroll 8
-      for (size_t r = 0; r < MR; ++r) dst[r] = src[r * a.row_stride];
-      src += MR * a.row_stride;
-      dst += panel_floats;
-    }
-    for (size_t r = 0; tail > 0 && r < MR; ++r) {
-      dst[r] = static_cast<int>(r) < tail ? src[r * a.row_stride] : 0.0f;
+  for (int p0 = 0; p0 < kc; p0 += kPackDepthChunk) {
+    const int depth = std::min(kPackDepthChunk, kc - p0);
+    const float* chunk =
+        a.data + m_begin * a.row_stride + (pc + p0) * a.col_stride;
+    for (int q = 0; q < panels; ++q) {
+      const int rows =
+          std::min(static_cast<int>(MR), m - q * static_cast<int>(MR));
+      PackColumnMajorChunk<MR>(a, chunk + q * MR * a.row_stride, rows, depth,
+                               out + q * panel_floats + p0 * MR);
     }
   }
 }
