@@ -155,13 +155,14 @@ void PackRowMajorPanel(const float* base, ptrdiff_t row_stride, int rows,
 // gives MR consecutive floats of one stored row to every panel. k walks in
 // chunks of kPackDepthChunk, and panel by panel within a chunk, so that each
 // panel is written in one contiguous run:
-// - walking k outermost writes 24 bytes to every panel in turn, and panels
-//   a power of two apart share a few L1 sets, so the lines being written
-//   evict each other;
-// - walking panel by panel over all of kc reads kc stored rows a whole row
-//   apart, and rows 4 KiB apart share one L1 set.
-// Eight rows fill the eight ways of one set; on a 1024 x 6400 A this packs
-// twice as fast as either order above.
+// - walking k outermost writes 24 bytes to every panel in turn; panels are
+//   kc * MR floats apart (6 KiB by default), so the lines being written fall
+//   in two of L1's 64 sets and evict each other;
+// - walking panel by panel over many k reads that many stored rows a whole
+//   row apart, and rows 4 KiB apart share one L1 set.
+// Eight rows fill the eight ways of one set. On a 1024 x 6400 A this packs
+// twice as fast as walking k outermost; chunks of 4 or 6 rows tie with it,
+// and chunks of 12 to 32 are slower at M = 1024 and 2048.
 constexpr int kPackDepthChunk = 8;
 
 // `depth` k steps of one panel of a column-major A: MR floats (`rows` of
