@@ -73,8 +73,11 @@ Model::Model(const ModelConfig& config, const InitOptions& init)
   impl_->layout = std::make_shared<const ParameterLayout>(config);
   impl_->params.resize(impl_->layout->total_size());
   InitializeParameters(config, init, *impl_->layout, &impl_->params);
-  set_threads(0);
+  // Packed on the calling thread, so that making a model starts no threads
+  // and a model then set to one thread never starts any.
+  impl_->threads = std::make_shared<const internal::Threads>(1);
   parameters_changed();
+  set_threads(0);
 }
 Model::~Model() = default;
 Model::Model(const Model& other)

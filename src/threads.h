@@ -10,6 +10,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <memory>
+#include <mutex>
 
 #include "denormals.h"
 #include "tsan_annotations.h"
@@ -32,10 +33,11 @@ class Threads {
   // parallel loops it starts use this arena's threads and no others.
   template <typename Fn>
   void Run(const Fn& fn) const {
-    if (arena_ == nullptr) return fn();
+    if (concurrency_ == 1) return fn();
+    oneapi::tbb::task_arena& arena = Arena();
     const ArenaTask<Fn> task{&fn};
     LSTMKIT_TSAN_RELEASE(const_cast<ArenaTask<Fn>*>(&task));
-    arena_->execute(task);
+    arena.execute(task);
     LSTMKIT_TSAN_ACQUIRE(const_cast<ArenaTask<Fn>*>(&task));
   }
 
@@ -44,7 +46,7 @@ class Threads {
   // every thread that runs a piece.
   template <typename Body>
   void For(int n, const Body& body) const {
-    if (arena_ == nullptr || n <= 1) {
+    if (concurrency_ == 1 || n <= 1) {
       for (int i = 0; i < n; ++i) body(i);
       return;
     }
@@ -75,9 +77,14 @@ class Threads {
     }
   };
 
+  // The arena, made by the first Run that needs it: a model set to one
+  // thread, or never used, starts none of oneTBB's worker threads.
+  oneapi::tbb::task_arena& Arena() const;
+
   int concurrency_ = 1;
   int requested_ = 1;
-  std::unique_ptr<oneapi::tbb::task_arena> arena_;
+  mutable std::once_flag arena_made_;
+  mutable std::unique_ptr<oneapi::tbb::task_arena> arena_;
 };
 
 }  // namespace lstmkit::internal

@@ -22,6 +22,8 @@
 using lstmkit::testing::g_allocations;
 using lstmkit::testing::g_allocations_left;
 using lstmkit::testing::g_counting;
+using lstmkit::testing::g_watched_thread;
+using lstmkit::testing::ThisThread;
 
 namespace {
 
@@ -41,15 +43,20 @@ lstmkit_model_config Config() {
 
 // Calls `call` with the first, second, third, ... allocation failing, until
 // it makes all of its allocations and succeeds. Every failing call must
-// report LSTMKIT_ERROR_OUT_OF_MEMORY; `cleanup` runs after each call.
+// report LSTMKIT_ERROR_OUT_OF_MEMORY; `cleanup` runs after each call. The
+// models here run on the calling thread (num_threads = 1), so only its
+// allocations fail: a oneTBB worker that other tests woke may still be
+// starting, and a worker that cannot start ends the process.
 template <typename Call, typename Cleanup>
 void ExpectOutOfMemoryAtEveryAllocation(const char* name, Call call,
                                         Cleanup cleanup) {
   for (long allowed = 0;; ++allowed) {
     ASSERT_LT(allowed, 100000) << name << " never succeeded";
+    g_watched_thread = ThisThread();
     g_allocations_left = allowed;
     const lstmkit_status status = call();
     g_allocations_left = -1;
+    g_watched_thread = nullptr;
     cleanup();
     if (status == LSTMKIT_OK) {
       EXPECT_GT(allowed, 0) << name << " allocated nothing";
@@ -127,34 +134,47 @@ TEST_F(CApiWithModel, OutOfMemoryInParameterCalls) {
   EXPECT_EQ(count, static_cast<size_t>(4 * kHidden * kHidden));
 }
 
+// Heap allocations made by one round of every call a stream offers, on
+// the calling thread alone or on any thread.
+long AllocationsOfOneRound(lstmkit_stream* stream, bool this_thread_only) {
+  size_t h_size = 0, c_size = 0;
+  EXPECT_EQ(lstmkit_stream_state_size(stream, &h_size, &c_size), LSTMKIT_OK);
+  std::vector<float> x(kSteps * kInput, 0.5f), y(kSteps * kOutput);
+  std::vector<float> h(h_size), c(c_size);
+  g_watched_thread = this_thread_only ? ThisThread() : nullptr;
+  g_allocations = 0;
+  g_counting = true;
+  EXPECT_EQ(lstmkit_stream_step(stream, x.data(), y.data()), LSTMKIT_OK);
+  EXPECT_EQ(lstmkit_stream_chunk(stream, kSteps, x.data(), y.data()),
+            LSTMKIT_OK);
+  EXPECT_EQ(
+      lstmkit_stream_get_state(stream, h.data(), h_size, c.data(), c_size),
+      LSTMKIT_OK);
+  EXPECT_EQ(
+      lstmkit_stream_set_state(stream, h.data(), h_size, c.data(), c_size),
+      LSTMKIT_OK);
+  EXPECT_EQ(lstmkit_stream_reset(stream), LSTMKIT_OK);
+  g_counting = false;
+  g_watched_thread = nullptr;
+  return g_allocations.load();
+}
+
 // After it is created, a stream never touches the heap, through the C API
-// as through the C++ one.
+// as through the C++ one. On one thread everything runs on the caller, and
+// the first round must not allocate. On all cores, oneTBB sets up each
+// worker's task pool the first time that worker joins the arena, in any of
+// the first rounds: up to 20 rounds may allocate, then one must not.
 TEST_F(CApiWithModel, StreamCallsDoNotAllocate) {
   for (int threads : {1, 0}) {
     ASSERT_EQ(lstmkit_model_set_threads(model_, threads), LSTMKIT_OK);
     lstmkit_stream* stream = nullptr;
     ASSERT_EQ(lstmkit_stream_create(model_, &stream), LSTMKIT_OK);
-    size_t h_size = 0, c_size = 0;
-    ASSERT_EQ(lstmkit_stream_state_size(stream, &h_size, &c_size), LSTMKIT_OK);
-    std::vector<float> x(kSteps * kInput, 0.5f), y(kSteps * kOutput);
-    std::vector<float> h(h_size), c(c_size);
-    // oneTBB builds its task pools on a thread's first parallel call.
-    ASSERT_EQ(lstmkit_stream_chunk(stream, kSteps, x.data(), y.data()),
-              LSTMKIT_OK);
-    g_allocations = 0;
-    g_counting = true;
-    EXPECT_EQ(lstmkit_stream_step(stream, x.data(), y.data()), LSTMKIT_OK);
-    EXPECT_EQ(lstmkit_stream_chunk(stream, kSteps, x.data(), y.data()),
-              LSTMKIT_OK);
-    EXPECT_EQ(
-        lstmkit_stream_get_state(stream, h.data(), h_size, c.data(), c_size),
-        LSTMKIT_OK);
-    EXPECT_EQ(
-        lstmkit_stream_set_state(stream, h.data(), h_size, c.data(), c_size),
-        LSTMKIT_OK);
-    EXPECT_EQ(lstmkit_stream_reset(stream), LSTMKIT_OK);
-    g_counting = false;
-    EXPECT_EQ(g_allocations.load(), 0) << threads << " threads";
+    const int warm_up = threads == 1 ? 0 : 20;
+    long allocations = AllocationsOfOneRound(stream, threads == 1);
+    for (int round = 0; round < warm_up && allocations > 0; ++round) {
+      allocations = AllocationsOfOneRound(stream, threads == 1);
+    }
+    EXPECT_EQ(allocations, 0) << threads << " threads";
     lstmkit_stream_free(stream);
   }
 }

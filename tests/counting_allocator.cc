@@ -9,11 +9,13 @@ namespace lstmkit::testing {
 std::atomic<bool> g_counting{false};
 std::atomic<long> g_allocations{0};
 std::atomic<long> g_allocations_left{-1};
+std::atomic<const void*> g_watched_thread{nullptr};
 
 namespace {
 
 void CountOrFail() {
   CountAllocation();
+  if (!OnWatchedThread()) return;
   long left = g_allocations_left.load(std::memory_order_relaxed);
   while (left >= 0) {
     if (left == 0) throw std::bad_alloc();

@@ -14,10 +14,28 @@ extern std::atomic<bool> g_counting;
 extern std::atomic<long> g_allocations;
 // Allocations still allowed before one throws std::bad_alloc; -1: no limit.
 extern std::atomic<long> g_allocations_left;
+// The thread whose allocations are counted and failed; nullptr: every
+// thread's. oneTBB starts its worker threads when it sees fit, and a thread
+// allocates as it starts (its thread-local storage, for one), so a call
+// that runs on the calling thread alone is watched on that thread alone.
+extern std::atomic<const void*> g_watched_thread;
+
+// An address that tells the calling thread from every other.
+inline const void* ThisThread() {
+  static thread_local char tag;
+  return &tag;
+}
+
+inline bool OnWatchedThread() {
+  const void* watched = g_watched_thread.load(std::memory_order_relaxed);
+  return watched == nullptr || watched == ThisThread();
+}
 
 // Counts one allocation when armed; for replacements of malloc and its kin.
 inline void CountAllocation() {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
+  if (g_counting.load(std::memory_order_relaxed) && OnWatchedThread()) {
+    ++g_allocations;
+  }
 }
 
 }  // namespace lstmkit::testing
