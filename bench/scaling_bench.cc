@@ -1,4 +1,5 @@
-// Thread scaling of the model's paths, and the cost of one step barrier.
+// Thread scaling of the model's paths from 1 thread to every core, and the
+// cost of one step barrier.
 // Run with --benchmark_repetitions=N: min, median and max are reported.
 #include <benchmark/benchmark.h>
 
@@ -95,20 +96,48 @@ double Max(const std::vector<double>& v) {
   return *std::max_element(v.begin(), v.end());
 }
 
+// 1, 2, 4, ... and every core: on a 2-core machine just 1 and 2.
+std::vector<int64_t> ThreadCounts() {
+  const int cores = lstmkit::internal::Threads(0).concurrency();
+  std::vector<int64_t> counts;
+  for (int n = 1; n < cores; n *= 2) counts.push_back(n);
+  counts.push_back(cores);
+  return counts;
+}
+
 void Scaling(benchmark::internal::Benchmark* b) {
   b->ComputeStatistics("min", Min)->ComputeStatistics("max", Max);
   b->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
-BENCHMARK(BM_Train)->Apply(Scaling)->ArgsProduct({{64}, {100}, {256}, {1, 2}});
-BENCHMARK(BM_Infer)->Apply(Scaling)->ArgsProduct(
-    {{64, 1}, {100}, {256}, {1, 2}});
-BENCHMARK(BM_Infer)->Apply(Scaling)->ArgsProduct({{1}, {100}, {512}, {1, 2}});
-BENCHMARK(BM_StreamSteps)
-    ->Apply(Scaling)
-    ->ArgsProduct({{1}, {100}, {256, 512}, {1, 2}});
-BENCHMARK(BM_StepBarrier)->Apply(Scaling)->Arg(1)->Arg(2);
+// Registered at run time: the thread counts depend on the machine.
+void RegisterScalingBenchmarks() {
+  const std::vector<int64_t> threads = ThreadCounts();
+  using benchmark::RegisterBenchmark;
+  RegisterBenchmark("BM_Train", BM_Train)
+      ->Apply(Scaling)
+      ->ArgsProduct({{64}, {100}, {256}, threads});
+  RegisterBenchmark("BM_Infer", BM_Infer)
+      ->Apply(Scaling)
+      ->ArgsProduct({{64, 1}, {100}, {256}, threads});
+  RegisterBenchmark("BM_Infer", BM_Infer)
+      ->Apply(Scaling)
+      ->ArgsProduct({{1}, {100}, {512}, threads});
+  RegisterBenchmark("BM_StreamSteps", BM_StreamSteps)
+      ->Apply(Scaling)
+      ->ArgsProduct({{1}, {100}, {256, 512}, threads});
+  RegisterBenchmark("BM_StepBarrier", BM_StepBarrier)
+      ->Apply(Scaling)
+      ->ArgsProduct({threads});
+}
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RegisterScalingBenchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
