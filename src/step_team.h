@@ -71,8 +71,23 @@ class StepTeam {
     std::atomic<long> value{0};
   };
 
+  // Slices report to counters of kFanIn slices each, the last of a group
+  // to a counter of groups, and the last group sets the release flag that
+  // everyone waits on. With one counter for every slice, the last arrival
+  // waited for all the others' read-modify-writes of one cache line while
+  // every waiter re-read it. On a 16-core Xeon, at 16 threads: 4.4 us a
+  // step with no work against 3.4 us this way, and 3.5 against 2.1 us with
+  // 1.1 us of work per slice. A team of one group (up to kFanIn slices)
+  // waits on its counter directly, as before: with work in the slices the
+  // tree was no faster at 4 threads and slower at 2.
+  static constexpr int kFanIn = 4;
+  static constexpr int kMaxGroups = kMaxSlices / kFanIn;
+
   StepTeam(int steps, int slices, int participants)
-      : steps_(steps), slices_(slices), participants_(participants) {}
+      : steps_(steps),
+        slices_(slices),
+        participants_(participants),
+        groups_((slices + kFanIn - 1) / kFanIn) {}
 
   // Slice s may be taken for step t once, by whoever moves its counter
   // from t to t + 1.
@@ -83,9 +98,29 @@ class StepTeam {
                expected, step + 1, std::memory_order_acquire);
   }
 
+  int GroupSize(int group) const {
+    return std::min(kFanIn, slices_ - group * kFanIn);
+  }
+
+  // Counts slice `slice` done for step `step`. Each read-modify-write
+  // releases what its thread wrote and acquires what the earlier ones did,
+  // so the release flag publishes every slice of the step.
+  void Arrive(int slice, long step) {
+    const int group = slice / kFanIn;
+    const long arrived =
+        arrived_[group].value.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (groups_ == 1 || arrived != (step + 1) * GroupSize(group)) return;
+    const long groups_done =
+        groups_done_.value.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (groups_done != (step + 1) * groups_) return;
+    release_.value.store(step + 1, std::memory_order_release);
+  }
+
   void WaitForStep(long step) {
-    const long target = (step + 1) * slices_;
-    for (int spins = 0; done_.value.load(std::memory_order_acquire) < target;
+    const std::atomic<long>& flag =
+        groups_ == 1 ? arrived_[0].value : release_.value;
+    const long target = groups_ == 1 ? (step + 1) * slices_ : step + 1;
+    for (int spins = 0; flag.load(std::memory_order_acquire) < target;
          ++spins) {
       if (spins < 4096) {
         LSTMKIT_CPU_PAUSE();
@@ -110,14 +145,18 @@ class StepTeam {
   void RunIfFree(int slice, long step, const Work& work) {
     if (!Claim(slice, step)) return;
     work(static_cast<int>(step), slice);
-    done_.value.fetch_add(1, std::memory_order_release);
+    Arrive(slice, step);
   }
 
   const long steps_;
   const int slices_;
   const int participants_;
-  Counter claimed_[kMaxSlices];  // on the stack: a team never allocates
-  Counter done_;
+  const int groups_;
+  // On the stack: a team never allocates.
+  Counter claimed_[kMaxSlices];
+  Counter arrived_[kMaxGroups];
+  Counter groups_done_;
+  Counter release_;
 };
 
 }  // namespace lstmkit::internal
