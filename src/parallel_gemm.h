@@ -5,8 +5,8 @@
 #define LSTMKIT_SRC_PARALLEL_GEMM_H_
 
 #include "kernels.h"
-#include "tuning.h"
 #include "threads.h"
+#include "tuning.h"
 
 namespace lstmkit::internal {
 

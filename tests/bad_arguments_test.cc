@@ -212,10 +212,10 @@ TEST(ModelConstructor, RejectsProjectionAndDropoutOutOfRange) {
     ModelConfig config = SmallConfig();
     config.proj_size = proj;
     const std::string got = "got " + std::to_string(proj);
-    EXPECT_TRUE(ThrowsError(
-        [&] { Model model(config); },
-        {"config.proj_size must be in [0, config.hidden_size = 4)",
-         got.c_str()}));
+    EXPECT_TRUE(
+        ThrowsError([&] { Model model(config); },
+                    {"config.proj_size must be in [0, config.hidden_size = 4)",
+                     got.c_str()}));
   }
   for (float dropout : {1.0f, 1.5f, -0.25f, kNaN}) {
     ModelConfig config = SmallConfig();
@@ -279,16 +279,14 @@ TEST(ModelForward, RejectsWrongInitialStateSizes) {
   const Model model(SmallConfig(), InitOptions{1});
   Batch batch;
   batch.h0.pop_back();
-  EXPECT_TRUE(ThrowsError(
-      [&] { model.Forward(batch.input()); },
-      {"input.h0", "must hold 16 values", "[L*D][B][P] = [2][2][4]",
-       "got 15"}));
+  EXPECT_TRUE(ThrowsError([&] { model.Forward(batch.input()); },
+                          {"input.h0", "must hold 16 values",
+                           "[L*D][B][P] = [2][2][4]", "got 15"}));
   batch = Batch();
   batch.c0.push_back(0.0f);
-  EXPECT_TRUE(ThrowsError(
-      [&] { model.Forward(batch.input()); },
-      {"input.c0", "must hold 16 values", "[L*D][B][H] = [2][2][4]",
-       "got 17"}));
+  EXPECT_TRUE(ThrowsError([&] { model.Forward(batch.input()); },
+                          {"input.c0", "must hold 16 values",
+                           "[L*D][B][H] = [2][2][4]", "got 17"}));
 }
 
 TEST(ModelForward, RejectsSequenceLengthsOfTheWrongCountOrRange) {
@@ -304,9 +302,9 @@ TEST(ModelForward, RejectsSequenceLengthsOfTheWrongCountOrRange) {
     lengths[1] = bad;
     input.seq_lens = lengths;
     const std::string got = "got " + std::to_string(bad);
-    EXPECT_TRUE(ThrowsError([&] { model.Forward(input); },
-                            {"input.seq_lens[1]", "[1, input.seq_len = 5]",
-                             got.c_str()}));
+    EXPECT_TRUE(ThrowsError(
+        [&] { model.Forward(input); },
+        {"input.seq_lens[1]", "[1, input.seq_len = 5]", got.c_str()}));
   }
 }
 
