@@ -1,12 +1,14 @@
 #include "backward_pass.h"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 #include <vector>
 
 #include "kernels.h"
 #include "layer_steps.h"
 #include "parallel_gemm.h"
+#include "phase_profile.h"
 #include "sequence_layout.h"
 #include "step_team.h"
 
@@ -67,28 +69,6 @@ void HeadBackward(const Model::Impl& model, const ForwardTrace& trace,
                 d_top + seq.last_row(i) * width);
   }
 }
-
-// Gradients of one direction while walking its steps backward.
-struct DirectionWork {
-  std::vector<float> d_gates;       // [R][gate columns]
-  std::vector<float> dh_recurrent;  // [B][P], dL/dh_prev of the last step
-  std::vector<float> dc_carry;      // [B][H]
-  std::vector<float> dh_total;      // [R][P], projection only: dL/dh
-  std::vector<float> dr;            // [B][H], projection only: dL/dr
-  std::vector<float> d_h0;          // [B][P], sorted
-  std::vector<float> d_c0;          // [B][H], sorted
-
-  DirectionWork(const LayerShape& shape, const SequenceLayout& seq,
-                int gate_width)
-      : d_gates(seq.total_rows() * gate_width),
-        dh_recurrent(static_cast<size_t>(seq.batch()) * shape.state, 0.0f),
-        dc_carry(static_cast<size_t>(seq.batch()) * shape.hidden, 0.0f),
-        dh_total(shape.projected() ? seq.total_rows() * shape.state : 0),
-        dr(shape.projected() ? static_cast<size_t>(seq.batch()) * shape.hidden
-                             : 0),
-        d_h0(static_cast<size_t>(seq.batch()) * shape.state, 0.0f),
-        d_c0(static_cast<size_t>(seq.batch()) * shape.hidden, 0.0f) {}
-};
 
 // Copies rows [first, end) of columns [col, col + cols) of src (stride
 // `stride`) into dst (same layout).
@@ -368,28 +348,40 @@ void WeightGradients(const Model::Impl& model, const LayerShape& shape,
 void BackwardLayer(const Model::Impl& model, int layer,
                    const ForwardTrace& forward, const float* x,
                    const float* d_out, float* d_params, float* d_x,
-                   Gradients* gradients) {
+                   BackwardBuffers* buffers, Gradients* gradients) {
   const LayerShape shape = ShapeOf(model, layer);
   const SequenceLayout& seq = forward.layout;
   const LayerTrace& trace = forward.layers[layer];
   const int gate_width = model.packed.gates.width();
-  DirectionWork forward_dir(shape, seq, gate_width);
+  std::optional<ScopedPhase> sizing(Phase::kBackwardBuffers);
+  DirectionWork& forward_dir = buffers->dirs[0];
+  forward_dir.Reset(shape, seq, gate_width);
   // A unidirectional layer's reverse work is empty.
   const bool reverse = shape.dirs == 2;
-  DirectionWork reverse_dir(reverse ? shape : LayerShape{0, 0, 1, 0}, seq,
-                            reverse ? gate_width : 0);
+  DirectionWork& reverse_dir = buffers->dirs[1];
+  reverse_dir.Reset(reverse ? shape : LayerShape{0, 0, 1, 0}, seq,
+                    reverse ? gate_width : 0);
+  sizing.reset();
   const LayerBackward lb{
       model, shape, layer, seq, trace, d_out, {&forward_dir, &reverse_dir}};
-  WalkSteps(lb);
+  {
+    const ScopedPhase phase(Phase::kBackwardSteps);
+    WalkSteps(lb);
+  }
   const int rows = static_cast<int>(seq.total_rows());
   for (int dir = 0; dir < shape.dirs; ++dir) {
     const DirectionWork& w = *lb.work[dir];
-    WeightGradients(model, shape, layer, dir, seq, trace, x, w, d_params);
+    {
+      const ScopedPhase phase(Phase::kWeightGradients);
+      WeightGradients(model, shape, layer, dir, seq, trace, x, w, d_params);
+    }
     // Both directions read the same input: their dX add up, forward first.
+    std::optional<ScopedPhase> input_gradients(Phase::kInputGradients);
     ParallelGemmPacked(model.gemm(), rows, shape.in, gate_width,
                        {w.d_gates.data(), gate_width, 1},
                        model.packed.layer(layer, dir).w_ih_rows,
                        dir == 0 ? 0.0f : 1.0f, d_x, shape.in);
+    input_gradients.reset();
     const size_t block = static_cast<size_t>(layer * shape.dirs + dir);
     seq.ScatterBatch(w.d_h0.data(), shape.state,
                      gradients->h0.data() + block * seq.batch() * shape.state);
@@ -417,9 +409,22 @@ void UndoDropout(const Model::Impl& model, int layer, const ForwardTrace& trace,
 
 }  // namespace
 
+void DirectionWork::Reset(const LayerShape& shape, const SequenceLayout& seq,
+                          int gate_width) {
+  const size_t batch = seq.batch();
+  d_gates.resize(seq.total_rows() * gate_width);
+  dh_recurrent.assign(batch * shape.state, 0.0f);
+  dc_carry.assign(batch * shape.hidden, 0.0f);
+  dh_total.assign(shape.projected() ? seq.total_rows() * shape.state : 0, 0.0f);
+  dr.assign(shape.projected() ? batch * shape.hidden : 0, 0.0f);
+  d_h0.assign(batch * shape.state, 0.0f);
+  d_c0.assign(batch * shape.hidden, 0.0f);
+}
+
 void RunBackward(const Model::Impl& model, const Input& input,
                  const ForwardTrace& trace, const float* d_output,
-                 Gradients* gradients) {
+                 BackwardBuffers* buffers, Gradients* gradients) {
+  const ScopedPhase whole(Phase::kBackwardCall);
   const ModelConfig& config = model.config;
   const SequenceLayout& seq = trace.layout;
   const ParameterLayout& layout = *model.layout;
@@ -428,14 +433,20 @@ void RunBackward(const Model::Impl& model, const Input& input,
   const bool dropout = trace.training && config.dropout > 0.0f;
   Span<float> d_params = gradients->parameters();
 
-  std::vector<float> d_out(rows * out_width);
-  std::vector<float> d_below;
-  HeadBackward(model, trace, d_output, d_params.data(), d_out.data());
+  std::optional<ScopedPhase> sizing(Phase::kBackwardBuffers);
+  std::vector<float>& d_out = buffers->d_out;
+  std::vector<float>& d_below = buffers->d_below;
+  d_out.resize(rows * out_width);
   gradients->x.resize(input.x.size());
   const size_t states = static_cast<size_t>(config.num_layers) *
                         layout.directions() * seq.batch();
   gradients->h0.resize(states * layout.state_width());
   gradients->c0.resize(states * config.hidden_size);
+  sizing.reset();
+  {
+    const ScopedPhase phase(Phase::kHead);
+    HeadBackward(model, trace, d_output, d_params.data(), d_out.data());
+  }
   for (int layer = config.num_layers - 1; layer >= 0; --layer) {
     const bool bottom = layer == 0;
     const float* x;
@@ -452,7 +463,7 @@ void RunBackward(const Model::Impl& model, const Input& input,
       d_x = d_below.data();
     }
     BackwardLayer(model, layer, trace, x, d_out.data(), d_params.data(), d_x,
-                  gradients);
+                  buffers, gradients);
     if (!bottom) {
       if (dropout) UndoDropout(model, layer, trace, d_below.data());
       d_out.swap(d_below);

@@ -5,16 +5,44 @@
 #ifndef LSTMKIT_SRC_BACKWARD_PASS_H_
 #define LSTMKIT_SRC_BACKWARD_PASS_H_
 
+#include <vector>
+
 #include "forward_pass.h"
+#include "layer_steps.h"
 #include "model_impl.h"
+#include "sequence_layout.h"
 
 namespace lstmkit::internal {
+
+// Gradients of one direction while walking its steps backward.
+struct DirectionWork {
+  std::vector<float> d_gates;       // [R][gate columns]
+  std::vector<float> dh_recurrent;  // [B][P], dL/dh_prev of the last step
+  std::vector<float> dc_carry;      // [B][H]
+  std::vector<float> dh_total;      // [R][P], projection only: dL/dh
+  std::vector<float> dr;            // [B][H], projection only: dL/dr
+  std::vector<float> d_h0;          // [B][P], sorted
+  std::vector<float> d_c0;          // [B][H], sorted
+
+  // Sizes every buffer for one layer and zeroes all but d_gates, which
+  // every step writes whole before anything reads it.
+  void Reset(const LayerShape& shape, const SequenceLayout& seq,
+             int gate_width);
+};
+
+// What a backward pass writes besides the gradients, kept from one call to
+// the next by the caller so that it is not allocated and zeroed each time.
+struct BackwardBuffers {
+  std::vector<float> d_out;    // dL/d(layer output)
+  std::vector<float> d_below;  // dL/d(layer input)
+  DirectionWork dirs[2];
+};
 
 // d_output = dL/d(output) for trace.output (the head's pre-activation, or the
 // top layer's h rows without a head). Overwrites every gradient.
 void RunBackward(const Model::Impl& model, const Input& input,
                  const ForwardTrace& trace, const float* d_output,
-                 Gradients* gradients);
+                 BackwardBuffers* buffers, Gradients* gradients);
 
 }  // namespace lstmkit::internal
 

@@ -10,6 +10,7 @@
 #include "kernels.h"
 #include "layer_steps.h"
 #include "parallel_gemm.h"
+#include "phase_profile.h"
 #include "rng.h"
 #include "step_team.h"
 
@@ -171,10 +172,14 @@ void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
   const LayerShape shape = ShapeOf(model, layer);
   const int gate_width = packed.gates.width();
   const int rows = static_cast<int>(seq.total_rows());
-  AllocateLayer(shape, seq, gate_width, training, trace);
+  {
+    const ScopedPhase phase(Phase::kForwardBuffers);
+    AllocateLayer(shape, seq, gate_width, training, trace);
+  }
   for (int dir = 0; dir < shape.dirs; ++dir) {
     const PackedLayer& weights = packed.layer(layer, dir);
     // Input projection for all steps at once, on top of both biases.
+    const ScopedPhase phase(Phase::kInputProjection);
     ParallelGemmPacked(model.gemm(), rows, gate_width, shape.in,
                        {x, shape.in, 1}, weights.w_ih, 1.0f,
                        trace->dirs[dir].gates.data(), gate_width,
@@ -189,6 +194,7 @@ void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
                              shape.hidden),
                 shape.hidden, trace->dirs[dir].c.data(), shape.hidden);
   }
+  const ScopedPhase phase(Phase::kForwardSteps);
   WalkSteps(model, shape, layer, seq, training, trace);
 }
 
@@ -316,6 +322,7 @@ void ValidateInput(const Model::Impl& model, const Input& input) {
 
 void RunForward(const Model::Impl& model, const Input& input, bool training,
                 ForwardTrace* trace) {
+  const ScopedPhase whole(Phase::kForwardCall);
   const ModelConfig& config = model.config;
   trace->layout = SequenceLayout(input.seq_len, input.batch, input.seq_lens);
   trace->training = training;
@@ -348,6 +355,7 @@ void RunForward(const Model::Impl& model, const Input& input, bool training,
                 trace->c_n.data());
     trace->top = layer % static_cast<int>(trace->layers.size());
   }
+  const ScopedPhase phase(Phase::kHead);
   RunHead(model, trace);
 }
 

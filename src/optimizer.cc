@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "model_impl.h"
+#include "phase_profile.h"
 
 namespace lstmkit {
 
@@ -171,6 +172,7 @@ void RequireGradientsFit(const Model& model, const Gradients& gradients) {
 }  // namespace
 
 void Optimizer::Step(Model* model, const Gradients& gradients) {
+  const internal::ScopedPhase phase(internal::Phase::kOptimizerStep);
   Require(model != nullptr, "model must not be null");
   RequireGradientsFit(*model, gradients);
   Span<float> params = model->parameters();

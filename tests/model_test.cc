@@ -4,7 +4,10 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <thread>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "denormals.h"
 #include "kernels.h"
@@ -263,6 +266,60 @@ TEST(Denormals, FlushedInsideAndRestoredAfter) {
 #ifdef LSTMKIT_HAVE_MXCSR
   EXPECT_EQ(_mm_getcsr(), before);
 #endif
+}
+
+// ---- Buffers kept from call to call
+// ------------------------------------------
+
+struct CallResults {
+  std::vector<float> y, h_n, params, x_grad;
+  float loss = 0;
+  bool operator==(const CallResults& o) const {
+    return y == o.y && h_n == o.h_n && params == o.params &&
+           x_grad == o.x_grad && loss == o.loss;
+  }
+};
+
+// One forward and one training call at a shape, with varying lengths.
+CallResults CallsAt(const Model& model, int seq_len, int batch, int seed) {
+  const int in = model.config().input_size;
+  const std::vector<float> x = RandomVector(seq_len * batch * in, seed);
+  std::vector<int32_t> lengths(batch);
+  for (int b = 0; b < batch; ++b) lengths[b] = 1 + (b * 5 + seed) % seq_len;
+  Input input{seq_len, batch, x, {}, {}, lengths};
+  CallResults r;
+  const Output out = model.Forward(input);
+  r.y = out.y;
+  r.h_n = out.h_n;
+  const std::vector<float> target =
+      RandomVector(out.y.size(), seed + 1, -0.5f, 0.5f);
+  Gradients grads;
+  r.loss = model.ComputeGradients(input, Target{target, {}}, {}, &grads);
+  r.params.assign(grads.parameters().begin(), grads.parameters().end());
+  r.x_grad = grads.x;
+  return r;
+}
+
+// A thread keeps the buffers of its last call for the next one. Whatever
+// an earlier call of another shape left in them must not show: a thread
+// that made bigger and smaller calls first gets the same bits as a new
+// thread, whose buffers are empty.
+TEST(CallBuffers, EarlierCallsOnAThreadDoNotChangeItsResults) {
+  ModelConfig config;
+  config.input_size = 5;
+  config.hidden_size = 9;
+  config.num_layers = 2;
+  config.bidirectional = true;
+  config.output_size = 3;
+  const Model model(config, InitOptions{4});
+  for (const auto& [seq_len, batch] : {std::pair{6, 4}, std::pair{3, 2}}) {
+    CallResults fresh;
+    std::thread([&] { fresh = CallsAt(model, seq_len, batch, 7); }).join();
+    CallsAt(model, 9, 7, 1);  // bigger
+    CallsAt(model, 2, 1, 2);  // smaller
+    EXPECT_TRUE(CallsAt(model, seq_len, batch, 7) == fresh)
+        << "T=" << seq_len << " B=" << batch;
+  }
 }
 
 }  // namespace
