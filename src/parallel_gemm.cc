@@ -24,6 +24,17 @@ struct BlockGrid {
   int blocks() const { return row_blocks * col_blocks; }
 };
 
+// With whole columns, rows alone make the tasks: as many as the tuned row
+// count gives, rounded up to a multiple of the threads. The 1024 rows of a
+// H=256 weight gradient made 11 tasks, so 5 of 16 threads had none and
+// one of 2 threads ran one more than the other.
+void BalanceRowBlocks(int m, int mr, int threads, BlockGrid* grid) {
+  const int blocks = (grid->row_blocks + threads - 1) / threads * threads;
+  const int rows = std::max(mr, ((m + blocks - 1) / blocks + mr - 1) / mr * mr);
+  grid->rows_per_block = rows;
+  grid->row_blocks = (m + rows - 1) / rows;
+}
+
 // B packed once for every task of a ParallelGemm, in panels one tile wide,
 // the layout the unpacked GEMM packs for itself. Packing inside each task
 // would repeat it once per row block: 4 times at 2 threads, 32 at 16.
@@ -121,6 +132,9 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
       grid.cols_per_block = n;
       grid.col_blocks = 1;
     }
+  }
+  if (grid.col_blocks == 1) {
+    BalanceRowBlocks(m, ctx.tuning->gemm.mr, ctx.threads->concurrency(), &grid);
   }
   // The same sums as the unpacked GEMM computes: B in the panels it would
   // pack, K blocked and summed in the same order.
