@@ -10,15 +10,46 @@ namespace lstmkit::internal {
 
 namespace {
 
-LossValue MeanSquaredError(const Target& target, size_t n, const float* y,
-                           float* dy) {
-  double sum = 0.0;
-  const float scale = 2.0f / static_cast<float>(n);
-  for (size_t i = 0; i < n; ++i) {
-    const float diff = y[i] - target.values[i];
-    sum += static_cast<double>(diff) * diff;
+// Squared errors of [begin, end), in four running sums so that four
+// chains of dependent additions run at once.
+double SquaredErrors(const float* y, const float* t, size_t begin, size_t end,
+                     float scale, float* dy) {
+  double sums[4] = {0.0, 0.0, 0.0, 0.0};
+  size_t i = begin;
+  for (; i + 4 <= end; i += 4) {
+    for (int k = 0; k < 4; ++k) {
+      const float diff = y[i + k] - t[i + k];
+      sums[k] += static_cast<double>(diff) * diff;
+      dy[i + k] = scale * diff;
+    }
+  }
+  for (; i < end; ++i) {
+    const float diff = y[i] - t[i];
+    sums[0] += static_cast<double>(diff) * diff;
     dy[i] = scale * diff;
   }
+  return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+}
+
+// Chunks of a fixed size, summed in parallel and added in order: the value
+// depends on n alone, never on the threads. The loop is bound by memory
+// (y, the target and dy: 20 MB at B=64 T=100 H=256); on one thread it took
+// 5 ms of a 79 ms training step on 16 cores.
+LossValue MeanSquaredError(const Threads& threads, const Target& target,
+                           size_t n, const float* y, float* dy) {
+  constexpr size_t kChunk = size_t{1} << 14;
+  const float scale = 2.0f / static_cast<float>(n);
+  const size_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> sums(chunks);
+  threads.Run([&] {
+    threads.For(static_cast<int>(chunks), [&](int c) {
+      const size_t begin = c * kChunk;
+      sums[c] = SquaredErrors(y, target.values.data(), begin,
+                              std::min(n, begin + kChunk), scale, dy);
+    });
+  });
+  double sum = 0.0;
+  for (double s : sums) sum += s;
   return {sum / static_cast<double>(n), static_cast<double>(n)};
 }
 
@@ -79,11 +110,12 @@ void ValidateTarget(const LossConfig& loss, const Target& target, int rows,
   }
 }
 
-LossValue ComputeLoss(const LossConfig& loss, const Target& target, int rows,
-                      int width, const float* output, float* d_output) {
+LossValue ComputeLoss(const Threads& threads, const LossConfig& loss,
+                      const Target& target, int rows, int width,
+                      const float* output, float* d_output) {
   if (loss.kind == LossKind::kMeanSquaredError) {
-    return MeanSquaredError(target, static_cast<size_t>(rows) * width, output,
-                            d_output);
+    return MeanSquaredError(threads, target, static_cast<size_t>(rows) * width,
+                            output, d_output);
   }
   return CrossEntropy(loss, target, rows, width, output, d_output);
 }

@@ -3,6 +3,7 @@
 #define LSTMKIT_SRC_LOSS_H_
 
 #include "lstmkit/lstmkit.hpp"
+#include "threads.h"
 
 namespace lstmkit::internal {
 
@@ -18,8 +19,11 @@ void ValidateTarget(const LossConfig& loss, const Target& target, int rows,
 
 // `output` is the head's pre-activation ([rows][width]); writes
 // d_output = dL/d(output) of the mean loss.
-LossValue ComputeLoss(const LossConfig& loss, const Target& target, int rows,
-                      int width, const float* output, float* d_output);
+// The mean squared error is summed in parallel, in fixed chunks added in
+// order, so its value is the same for every thread count.
+LossValue ComputeLoss(const Threads& threads, const LossConfig& loss,
+                      const Target& target, int rows, int width,
+                      const float* output, float* d_output);
 
 }  // namespace lstmkit::internal
 

@@ -320,8 +320,9 @@ internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
   const Target in_layout = TargetInLayout(
       trace->layout, config.output_steps == OutputSteps::kLastStep, width,
       target, &packed);
-  return internal::ComputeLoss(loss, in_layout, trace->output_rows, width,
-                               trace->output.data(), d_output->data());
+  return internal::ComputeLoss(*model.threads, loss, in_layout,
+                               trace->output_rows, width, trace->output.data(),
+                               d_output->data());
 }
 
 }  // namespace
