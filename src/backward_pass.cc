@@ -1,7 +1,6 @@
 #include "backward_pass.h"
 
 #include <algorithm>
-#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -31,7 +30,8 @@ void ComputeHeadRows(const Model::Impl& model, const ForwardTrace& trace,
   const int width = model.layout->layer_output_size();
   const int rows = trace.output_rows;
   if (config.output_size == 0) {
-    std::copy_n(d_output, static_cast<size_t>(rows) * width, d_rows);
+    CopyInParallel(*model.threads, d_output, static_cast<size_t>(rows) * width,
+                   d_rows);
     return;
   }
   const int out = config.output_size;
@@ -353,15 +353,16 @@ void BackwardLayer(const Model::Impl& model, int layer,
   const SequenceLayout& seq = forward.layout;
   const LayerTrace& trace = forward.layers[layer];
   const int gate_width = model.packed.gates.width();
-  std::optional<ScopedPhase> sizing(Phase::kBackwardBuffers);
   DirectionWork& forward_dir = buffers->dirs[0];
-  forward_dir.Reset(shape, seq, gate_width);
-  // A unidirectional layer's reverse work is empty.
-  const bool reverse = shape.dirs == 2;
   DirectionWork& reverse_dir = buffers->dirs[1];
-  reverse_dir.Reset(reverse ? shape : LayerShape{0, 0, 1, 0}, seq,
-                    reverse ? gate_width : 0);
-  sizing.reset();
+  {
+    const ScopedPhase phase(Phase::kBackwardBuffers);
+    forward_dir.Reset(shape, seq, gate_width);
+    // A unidirectional layer's reverse work is empty.
+    const bool reverse = shape.dirs == 2;
+    reverse_dir.Reset(reverse ? shape : LayerShape{0, 0, 1, 0}, seq,
+                      reverse ? gate_width : 0);
+  }
   const LayerBackward lb{
       model, shape, layer, seq, trace, d_out, {&forward_dir, &reverse_dir}};
   {
@@ -375,13 +376,15 @@ void BackwardLayer(const Model::Impl& model, int layer,
       const ScopedPhase phase(Phase::kWeightGradients);
       WeightGradients(model, shape, layer, dir, seq, trace, x, w, d_params);
     }
-    // Both directions read the same input: their dX add up, forward first.
-    std::optional<ScopedPhase> input_gradients(Phase::kInputGradients);
-    ParallelGemmPacked(model.gemm(), rows, shape.in, gate_width,
-                       {w.d_gates.data(), gate_width, 1},
-                       model.packed.layer(layer, dir).w_ih_rows,
-                       dir == 0 ? 0.0f : 1.0f, d_x, shape.in);
-    input_gradients.reset();
+    {
+      // Both directions read the same input: their dX add up, forward
+      // first.
+      const ScopedPhase phase(Phase::kInputGradients);
+      ParallelGemmPacked(model.gemm(), rows, shape.in, gate_width,
+                         {w.d_gates.data(), gate_width, 1},
+                         model.packed.layer(layer, dir).w_ih_rows,
+                         dir == 0 ? 0.0f : 1.0f, d_x, shape.in);
+    }
     const size_t block = static_cast<size_t>(layer * shape.dirs + dir);
     seq.ScatterBatch(w.d_h0.data(), shape.state,
                      gradients->h0.data() + block * seq.batch() * shape.state);
@@ -433,16 +436,17 @@ void RunBackward(const Model::Impl& model, const Input& input,
   const bool dropout = trace.training && config.dropout > 0.0f;
   Span<float> d_params = gradients->parameters();
 
-  std::optional<ScopedPhase> sizing(Phase::kBackwardBuffers);
   std::vector<float>& d_out = buffers->d_out;
   std::vector<float>& d_below = buffers->d_below;
-  d_out.resize(rows * out_width);
-  gradients->x.resize(input.x.size());
   const size_t states = static_cast<size_t>(config.num_layers) *
                         layout.directions() * seq.batch();
-  gradients->h0.resize(states * layout.state_width());
-  gradients->c0.resize(states * config.hidden_size);
-  sizing.reset();
+  {
+    const ScopedPhase phase(Phase::kBackwardBuffers);
+    d_out.resize(rows * out_width);
+    gradients->x.resize(input.x.size());
+    gradients->h0.resize(states * layout.state_width());
+    gradients->c0.resize(states * config.hidden_size);
+  }
   {
     const ScopedPhase phase(Phase::kHead);
     HeadBackward(model, trace, d_output, d_params.data(), d_out.data());

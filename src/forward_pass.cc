@@ -257,7 +257,9 @@ void RunHead(const Model::Impl& model, ForwardTrace* trace) {
   const float* rows = HeadInputRows(model, *trace);
   const int n = trace->output_rows;
   if (config.output_size == 0) {
-    trace->output.assign(rows, rows + static_cast<size_t>(n) * width);
+    const size_t size = static_cast<size_t>(n) * width;
+    trace->output.resize(size);
+    CopyInParallel(*model.threads, rows, size, trace->output.data());
     return;
   }
   const int out = config.output_size;
