@@ -447,9 +447,13 @@ void RunBackward(const Model::Impl& model, const Input& input,
     gradients->h0.resize(states * layout.state_width());
     gradients->c0.resize(states * config.hidden_size);
   }
-  {
+  // dL/d(this layer's output). Without a head, every step's rows are the
+  // output's rows: dL/d(output) is used as it is, not copied.
+  const float* d_layer_out = d_output;
+  if (config.output_size > 0 || config.output_steps == OutputSteps::kLastStep) {
     const ScopedPhase phase(Phase::kHead);
     HeadBackward(model, trace, d_output, d_params.data(), d_out.data());
+    d_layer_out = d_out.data();
   }
   for (int layer = config.num_layers - 1; layer >= 0; --layer) {
     const bool bottom = layer == 0;
@@ -466,11 +470,12 @@ void RunBackward(const Model::Impl& model, const Input& input,
       d_below.resize(rows * layout.layer_input_size(layer));
       d_x = d_below.data();
     }
-    BackwardLayer(model, layer, trace, x, d_out.data(), d_params.data(), d_x,
+    BackwardLayer(model, layer, trace, x, d_layer_out, d_params.data(), d_x,
                   buffers, gradients);
     if (!bottom) {
       if (dropout) UndoDropout(model, layer, trace, d_below.data());
       d_out.swap(d_below);
+      d_layer_out = d_out.data();
     } else if (!seq.plain()) {
       seq.Scatter(d_below.data(), config.input_size, gradients->x.data());
     }

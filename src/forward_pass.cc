@@ -257,9 +257,8 @@ void RunHead(const Model::Impl& model, ForwardTrace* trace) {
   const float* rows = HeadInputRows(model, *trace);
   const int n = trace->output_rows;
   if (config.output_size == 0) {
-    const size_t size = static_cast<size_t>(n) * width;
-    trace->output.resize(size);
-    CopyInParallel(*model.threads, rows, size, trace->output.data());
+    trace->output_data = rows;
+    trace->output_size = static_cast<size_t>(n) * width;
     return;
   }
   const int out = config.output_size;
@@ -267,6 +266,8 @@ void RunHead(const Model::Impl& model, ForwardTrace* trace) {
   ParallelGemmPacked(model.gemm(), n, out, width, {rows, width, 1},
                      model.packed.head, 1.0f, trace->output.data(), out,
                      model.param(model.layout->head_bias()));
+  trace->output_data = trace->output.data();
+  trace->output_size = trace->output.size();
 }
 
 std::string StateShape(const ModelConfig& config, int dirs, int batch,

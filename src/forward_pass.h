@@ -44,8 +44,12 @@ struct ForwardTrace {
   // The head's input rows when they are not a block of the top layer's
   // output: each sequence's last step, sorted order.
   std::vector<float> head_input;
-  std::vector<float> output;  // head pre-activation (logits), or h rows
+  std::vector<float> output;  // the head's pre-activation (logits)
   int output_rows = 0;        // R (every step) or B (last step, sorted)
+  // The output rows, [output_rows][width]: `output`, or without a head the
+  // top layer's rows themselves, which are not copied.
+  const float* output_data = nullptr;
+  size_t output_size = 0;
   bool training = false;
   uint64_t dropout_seed = 0;
 };

@@ -243,13 +243,13 @@ void Model::Forward(const Input& caller_input, Output* output) const {
   // Copied rather than moved: the caller's vector and the trace both keep
   // their storage for the next call.
   if (seq.plain()) {
-    output->y.assign(trace.output.begin(), trace.output.end());
+    output->y.assign(trace.output_data, trace.output_data + trace.output_size);
   } else if (impl_->config.output_steps == OutputSteps::kLastStep) {
     output->y.resize(static_cast<size_t>(seq.batch()) * width);
-    seq.ScatterBatch(trace.output.data(), width, output->y.data());
+    seq.ScatterBatch(trace.output_data, width, output->y.data());
   } else {
     output->y.resize(static_cast<size_t>(seq.seq_len()) * seq.batch() * width);
-    seq.Scatter(trace.output.data(), width, output->y.data());
+    seq.Scatter(trace.output_data, width, output->y.data());
   }
   if (impl_->config.batch_first &&
       impl_->config.output_steps == OutputSteps::kEveryStep) {
@@ -315,13 +315,13 @@ internal::LossValue ForwardWithLoss(const Model::Impl& model, int width,
   model.threads->Run(
       [&] { internal::RunForward(model, *input, training, trace); });
   const internal::ScopedPhase phase(internal::Phase::kLoss);
-  d_output->resize(trace->output.size());
+  d_output->resize(trace->output_size);
   PackedTarget packed;
   const Target in_layout = TargetInLayout(
       trace->layout, config.output_steps == OutputSteps::kLastStep, width,
       target, &packed);
   return internal::ComputeLoss(*model.threads, loss, in_layout,
-                               trace->output_rows, width, trace->output.data(),
+                               trace->output_rows, width, trace->output_data,
                                d_output->data());
 }
 
