@@ -30,8 +30,7 @@ void ComputeHeadRows(const Model::Impl& model, const ForwardTrace& trace,
   const int width = model.layout->layer_output_size();
   const int rows = trace.output_rows;
   if (config.output_size == 0) {
-    CopyInParallel(*model.threads, d_output, static_cast<size_t>(rows) * width,
-                   d_rows);
+    std::copy_n(d_output, static_cast<size_t>(rows) * width, d_rows);
     return;
   }
   const int out = config.output_size;

@@ -9,8 +9,6 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include <algorithm>
-#include <cstddef>
 #include <memory>
 #include <mutex>
 
@@ -88,19 +86,6 @@ class Threads {
   mutable std::once_flag arena_made_;
   mutable std::unique_ptr<oneapi::tbb::task_arena> arena_;
 };
-
-// dst[i] = src[i] for i in [0, n), in chunks spread over the threads: a
-// copy of tens of MB is bound by memory, which several cores draw faster
-// than one. Call from inside Run.
-inline void CopyInParallel(const Threads& threads, const float* src, size_t n,
-                           float* dst) {
-  constexpr size_t kChunk = size_t{1} << 16;
-  const int chunks = static_cast<int>((n + kChunk - 1) / kChunk);
-  threads.For(chunks, [&](int c) {
-    const size_t begin = static_cast<size_t>(c) * kChunk;
-    std::copy_n(src + begin, std::min(kChunk, n - begin), dst + begin);
-  });
-}
 
 }  // namespace lstmkit::internal
 
