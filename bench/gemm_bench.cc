@@ -38,7 +38,7 @@ void ReportFlops(benchmark::State& state, double flops_per_iteration) {
 void BM_GemmPackedNT(benchmark::State& state) {
   const int m = state.range(0), n = state.range(1), k = state.range(2);
   const auto& kt = ActiveKernels();
-  const Blocking blk = DefaultBlocking(kt);
+  const Blocking blk = kernels::DefaultPackedBlocking(kt);
   std::vector<float> a = Filled(static_cast<size_t>(m) * k, 0.5f);
   std::vector<float> b = Filled(static_cast<size_t>(n) * k, 0.25f);
   std::vector<float> c(static_cast<size_t>(m) * n);

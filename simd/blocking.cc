@@ -78,6 +78,26 @@ Blocking DefaultBlocking(const KernelTable& kernels) {
   return b;
 }
 
+Blocking DefaultPackedBlocking(const KernelTable& kernels) {
+  Blocking b = DefaultBlocking(kernels);
+  if (b.nr == kPanelVectors) return b;
+  // Weights packed ahead come in panels of kPanelVectors vectors. A tile
+  // two vectors wide reads half of every panel row, and kc such half-used
+  // lines crowd into half of L1's sets; with 16 vector registers a tile of
+  // 3 rows x 4 vectors reads whole rows instead. On Zen 3 (AVX2) it ran
+  // 10-18 % faster than 6 x 2 on every shape of the LSTM's input projection
+  // and recurrent product, and kc = 256 (the micro-panel filling L1) beat
+  // kc = 128 by 5-9 %.
+  b.mr = 3;
+  b.nr = kPanelVectors;
+  const size_t b_row_bytes = sizeof(float) * b.nr * kernels.lanes;
+  b.kc =
+      std::min(RoundDown(static_cast<int>(Caches().l1d / b_row_bytes), 8), 384);
+  b.mc = RoundDown(static_cast<int>(Caches().l2 / 2 / (sizeof(float) * b.kc)),
+                   b.mr);
+  return b;
+}
+
 std::vector<Blocking> TileCandidates(const KernelTable& kernels) {
   const Blocking base = DefaultBlocking(kernels);
   std::vector<Blocking> out;

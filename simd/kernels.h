@@ -258,8 +258,12 @@ struct CacheSizes {
 };
 const CacheSizes& Caches();
 
-// Blocking derived from this CPU's cache sizes, for a kernel table.
+// Blocking derived from this CPU's cache sizes, for a kernel table: for
+// gemm, which packs B in panels one tile wide.
 Blocking DefaultBlocking(const KernelTable& kernels);
+// The same for gemm_packed, over B packed ahead in kPanelVectors-wide
+// panels.
+Blocking DefaultPackedBlocking(const KernelTable& kernels);
 // Candidate tile shapes (mr, nr) a tuner may choose from for a target.
 std::vector<Blocking> TileCandidates(const KernelTable& kernels);
 

@@ -125,9 +125,9 @@ CpuIdentity CurrentCpu(const kernels::KernelTable& kernels) {
 
 Tuning DefaultTuning(const kernels::KernelTable& kernels) {
   Tuning tuning;
-  tuning.gemm_packed = kernels::DefaultBlocking(kernels);
-  tuning.gemm = tuning.gemm_packed;
-  tuning.step_rows = tuning.gemm_packed.mr;
+  tuning.gemm_packed = kernels::DefaultPackedBlocking(kernels);
+  tuning.gemm = kernels::DefaultBlocking(kernels);
+  tuning.step_rows = tuning.gemm.mr;
   return tuning;
 }
 

@@ -8,6 +8,7 @@
 
 #ifndef LSTMKIT_KERNELS_TEST_ONCE
 #define LSTMKIT_KERNELS_TEST_ONCE
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -173,13 +174,13 @@ void TestGemmMatchesReferenceForAnyBlocking() {
     for (int n : kRaggedSizes) {
       for (int k : kRaggedSizes) {
         for (bool packed_b : {true, false}) {
+          // Each form of B with the blocking the model gives it.
+          const std::vector<Blocking> blocking = {
+              packed_b ? DefaultPackedBlocking(kt) : DefaultBlocking(kt)};
           // The three forms the model uses: A B^T, A B and A^T B.
-          CheckGemmCase(kt, {m, n, k, false, true}, packed_b, 0.0f,
-                        {DefaultBlocking(kt)});
-          CheckGemmCase(kt, {m, n, k, false, false}, packed_b, 1.0f,
-                        {DefaultBlocking(kt)});
-          CheckGemmCase(kt, {m, n, k, true, false}, packed_b, 0.0f,
-                        {DefaultBlocking(kt)});
+          CheckGemmCase(kt, {m, n, k, false, true}, packed_b, 0.0f, blocking);
+          CheckGemmCase(kt, {m, n, k, false, false}, packed_b, 1.0f, blocking);
+          CheckGemmCase(kt, {m, n, k, true, false}, packed_b, 0.0f, blocking);
         }
       }
     }
@@ -234,7 +235,8 @@ void TestGemmRowInitMatchesFillThenAccumulate() {
   for (int m : kRaggedSizes) {
     for (int n : kRaggedSizes) {
       for (int k : {0, 1, 17, 129}) {
-        CheckRowInitCase(kt, m, n, k, {DefaultBlocking(kt)});
+        CheckRowInitCase(kt, m, n, k,
+                         {DefaultBlocking(kt), DefaultPackedBlocking(kt)});
       }
     }
   }
@@ -579,6 +581,25 @@ TEST(LstmStepDeathTest, RejectsRowsPerTileOutsideTheTables) {
     EXPECT_DEATH(ActiveKernels().lstm_step(args),
                  "outside \\[1, " + std::to_string(kMaxTileRows) + "\\]")
         << "mr = " << mr;
+  }
+}
+
+// The default tiles are ones a tuner could also choose, and the tile over
+// weights packed ahead reads whole panel rows (the reason it differs from
+// the general GEMM's on 16-register targets).
+TEST(DefaultBlocking, TilesAreCandidatesAndThePackedTileSpansAPanel) {
+  for (const KernelTable* kt : AvailableKernels()) {
+    const std::vector<Blocking> candidates = TileCandidates(*kt);
+    for (const Blocking& b :
+         {DefaultBlocking(*kt), DefaultPackedBlocking(*kt)}) {
+      EXPECT_TRUE(std::any_of(
+          candidates.begin(), candidates.end(),
+          [&](const Blocking& c) { return c.mr == b.mr && c.nr == b.nr; }))
+          << kt->name << " mr=" << b.mr << " nr=" << b.nr;
+      EXPECT_EQ(b.mc % b.mr, 0) << kt->name;
+      EXPECT_GE(b.kc, 8) << kt->name;
+    }
+    EXPECT_EQ(DefaultPackedBlocking(*kt).nr, kPanelVectors) << kt->name;
   }
 }
 
