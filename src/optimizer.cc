@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "check.h"
+#include "denormals.h"
 #include "model_impl.h"
 #include "phase_profile.h"
 
@@ -110,30 +111,81 @@ size_t CheckAll(const Rule& rule, const float* __restrict grad,
   return n;
 }
 
+// Writes the update of `rule` to every parameter and its state.
 template <typename Rule>
-size_t ApplyIfFinite(const Rule& rule, const float* __restrict grad,
-                     float* __restrict param, float* __restrict first,
-                     float* __restrict second, size_t n) {
+void ApplyAll(const Rule& rule, const float* __restrict grad,
+              float* __restrict param, float* __restrict first,
+              float* __restrict second, size_t n) {
   if (second == nullptr) {
-    const size_t bad = CheckAll(
-        rule, grad, param, first, [](size_t) { return 0.0f; }, n);
-    if (bad < n) return bad;
     for (size_t i = 0; i < n; ++i) {
       const Update u = rule(grad[i], param[i], first[i], 0.0f);
       param[i] = u.param;
       first[i] = u.first;
     }
-    return n;
+    return;
   }
-  const size_t bad = CheckAll(
-      rule, grad, param, first, [second](size_t i) { return second[i]; }, n);
-  if (bad < n) return bad;
   for (size_t i = 0; i < n; ++i) {
     const Update u = rule(grad[i], param[i], first[i], second[i]);
     param[i] = u.param;
     first[i] = u.first;
     second[i] = u.second;
   }
+}
+
+// The index of the first parameter in [0, n) that `rule` would make
+// non-finite, or n.
+template <typename Rule>
+size_t FirstNonFinite(const Rule& rule, const float* grad, const float* param,
+                      const float* first, const float* second, size_t n) {
+  if (second == nullptr) {
+    return CheckAll(
+        rule, grad, param, first, [](size_t) { return 0.0f; }, n);
+  }
+  return CheckAll(
+      rule, grad, param, first, [second](size_t i) { return second[i]; }, n);
+}
+
+// Parameters per task: the update streams a few arrays once, so a task
+// only has to be large enough to amortise handing it out.
+constexpr size_t kParametersPerTask = size_t{1} << 15;
+
+// Applies `rule` to every parameter unless one would become non-finite
+// (then nothing is written and that parameter's index is returned; n
+// otherwise). Tasks are fixed ranges of parameters, each updated on its
+// own, so the result is the same for any thread count; denormals are
+// flushed on every thread, the calling one included, for the same reason.
+template <typename Rule>
+size_t ApplyIfFinite(const internal::Threads& threads, const Rule& rule,
+                     const float* grad, float* param, float* first,
+                     float* second, size_t n) {
+  const int tasks =
+      static_cast<int>((n + kParametersPerTask - 1) / kParametersPerTask);
+  auto begin_of = [](int task) { return task * kParametersPerTask; };
+  auto size_of = [&](int task) {
+    return std::min(kParametersPerTask, n - begin_of(task));
+  };
+  auto state = [&](float* base, int task) {
+    return base == nullptr ? nullptr : base + begin_of(task);
+  };
+  internal::ScopedFlushDenormals flush;
+  std::vector<size_t> bad(tasks);
+  threads.Run([&] {
+    threads.For(tasks, [&](int task) {
+      const size_t b = begin_of(task);
+      bad[task] = FirstNonFinite(rule, grad + b, param + b, first + b,
+                                 state(second, task), size_of(task));
+    });
+  });
+  for (int task = 0; task < tasks; ++task) {
+    if (bad[task] < size_of(task)) return begin_of(task) + bad[task];
+  }
+  threads.Run([&] {
+    threads.For(tasks, [&](int task) {
+      const size_t b = begin_of(task);
+      ApplyAll(rule, grad + b, param + b, first + b, state(second, task),
+               size_of(task));
+    });
+  });
   return n;
 }
 
@@ -184,13 +236,14 @@ void Optimizer::Step(Model* model, const Gradients& gradients) {
   const OptimizerConfig& c = impl_->config;
   const int64_t step = impl_->steps + 1;
   const float* grads = gradients.parameters().data();
+  const internal::Threads& threads = *model->impl_->threads;
   size_t bad;
   if (c.kind == OptimizerConfig::Kind::kSgd) {
-    bad = ApplyIfFinite(SgdRule(c, step == 1), grads, params.data(),
+    bad = ApplyIfFinite(threads, SgdRule(c, step == 1), grads, params.data(),
                         impl_->first.data(), nullptr, n);
   } else {
     impl_->second.resize(n, 0.0f);
-    bad = ApplyIfFinite(AdamRule(c, step), grads, params.data(),
+    bad = ApplyIfFinite(threads, AdamRule(c, step), grads, params.data(),
                         impl_->first.data(), impl_->second.data(), n);
   }
   Require(bad == n, "the optimizer step ", step, " would make parameter ", bad,

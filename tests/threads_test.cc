@@ -7,6 +7,7 @@
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -90,6 +91,83 @@ TEST(Determinism, TrainingIsBitwiseTheSameForEveryThreadCount) {
     EXPECT_TRUE(BitwiseEqual(other.parameters, one.parameters))
         << threads << " threads";
   }
+}
+
+// Over 32768 parameters per optimizer task, so that a step splits into
+// four tasks, the last ragged.
+ModelConfig ManyParametersConfig() {
+  ModelConfig config;
+  config.input_size = 100;
+  config.hidden_size = 128;
+  config.output_size = 3;
+  return config;
+}
+
+Gradients GradientsOf(const Model& model) {
+  const int seq_len = 4, batch = 3;
+  const std::vector<float> x = RandomVector(seq_len * batch * 100, 3);
+  const std::vector<float> y = RandomVector(seq_len * batch * 3, 4);
+  Gradients grads;
+  model.ComputeGradients(Input{seq_len, batch, x, {}, {}, {}}, Target{y, {}},
+                         LossConfig{}, &grads);
+  return grads;
+}
+
+std::vector<float> AfterOptimizerSteps(OptimizerConfig::Kind kind,
+                                       int threads) {
+  Model model(ManyParametersConfig(), InitOptions{5});
+  model.set_threads(threads);
+  const Gradients grads = GradientsOf(model);
+  OptimizerConfig config;
+  config.kind = kind;
+  config.momentum = 0.9f;
+  config.weight_decay = 0.01f;
+  Optimizer optimizer(config);
+  for (int step = 0; step < 3; ++step) optimizer.Step(&model, grads);
+  return Parameters(model);
+}
+
+TEST(Determinism, OptimizerStepsInManyTasksAreBitwiseTheSame) {
+  ASSERT_GT(Model(ManyParametersConfig(), InitOptions{5}).parameters().size(),
+            3u * 32768u);
+  for (const auto kind :
+       {OptimizerConfig::Kind::kSgd, OptimizerConfig::Kind::kAdam}) {
+    const std::vector<float> one = AfterOptimizerSteps(kind, 1);
+    for (int threads : kThreadCounts) {
+      EXPECT_TRUE(BitwiseEqual(AfterOptimizerSteps(kind, threads), one))
+          << threads << " threads, kind " << static_cast<int>(kind);
+    }
+  }
+}
+
+// An update that would overflow in one task leaves every task's parameters
+// and the optimizer's state alone, and the message names the first such
+// parameter even when a later task also has one.
+TEST(OptimizerStep, AnOverflowInAnyTaskChangesNothing) {
+  Model model(ManyParametersConfig(), InitOptions{5});
+  model.set_threads(3);
+  Gradients grads = GradientsOf(model);
+  const size_t n = grads.parameters().size();
+  grads.parameters()[n - 1] = 3e38f;
+  grads.parameters()[40000] = -3e38f;
+  OptimizerConfig config;
+  config.learning_rate = 10.0f;
+  config.momentum = 0.5f;
+  Optimizer optimizer(config);
+  const std::vector<float> before = Parameters(model);
+  try {
+    optimizer.Step(&model, grads);
+    ADD_FAILURE() << "the step did not fail";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("parameter 40000 non-finite"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(BitwiseEqual(Parameters(model), before));
+  EXPECT_EQ(optimizer.steps(), 0);
+  const std::vector<float> velocity = optimizer.state().first;
+  EXPECT_TRUE(std::all_of(velocity.begin(), velocity.end(),
+                          [](float v) { return v == 0.0f; }));
 }
 
 class BatchDeterminism : public ::testing::TestWithParam<int> {};

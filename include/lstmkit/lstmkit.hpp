@@ -267,6 +267,7 @@ class LSTMKIT_API Model {
   struct Impl;
 
  private:
+  friend class Optimizer;
   friend class Stream;
   std::unique_ptr<Impl> impl_;
 };
