@@ -155,6 +155,8 @@ void BM_LstmStep(benchmark::State& state) {
   args.c = c.data();
   args.h = h.data();
   args.mr = batch == 1 ? 1 : DefaultBlocking(kt).mr;
+  const Blocking packed_blocking = kernels::DefaultPackedBlocking(kt);
+  if (state.range(2) == 1) args.gemm_blocking = &packed_blocking;
   for (auto _ : state) {
     kt.lstm_step(args);
     benchmark::DoNotOptimize(h.data());
@@ -331,11 +333,13 @@ BENCHMARK(BM_OneDnnSgemmNT)->Apply(SgemmShapes);
 #endif
 BENCHMARK(BM_GemmTN)->Args({512, 512, 512})->Args({1024, 256, 6400});
 BENCHMARK(BM_GemmNN)->Args({512, 512, 512})->Args({6400, 256, 1024});
+// Args: batch, H, and 1 to run a batch of 16 or more rows as the model
+// does (the recurrent product as a GEMM, then the gate tails), 0 for the
+// fused tiles.
 BENCHMARK(BM_LstmStep)
-    ->Args({64, 256})
-    ->Args({64, 512})
-    ->Args({1, 256})
-    ->Args({1, 512});
+    ->ArgsProduct({{64}, {256, 512}, {0, 1}})
+    ->Args({1, 256, 0})
+    ->Args({1, 512, 0});
 
 }  // namespace
 }  // namespace lstmkit::bench

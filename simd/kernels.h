@@ -182,7 +182,13 @@ struct LstmStepArgs {
   int h_stride = 0;         // 0: H
   float* tanh_c = nullptr;  // [B][H], or null when not needed
   int mr = 1;               // rows per tile
+  // When set, batches of kMinRowsForStepGemm rows or more take the
+  // recurrent product as gemm_packed with this blocking, then the gate
+  // tails; the same sums in the same order, so the same bits.
+  const Blocking* gemm_blocking = nullptr;
 };
+
+constexpr int kMinRowsForStepGemm = 16;
 
 // The gate tail backward for one step: from dL/dh (dh_above + dh_recurrent)
 // and dc_carry = dL/dc_t from step t+1 to d_gates (gate-interleaved, padded

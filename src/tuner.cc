@@ -181,9 +181,12 @@ class Tuner {
     Say(line);
   }
 
-  // Rows per tile of the fused step.
+  // Rows per tile of the fused step. Its tiles only serve batches below
+  // kMinRowsForStepGemm; larger ones run the recurrent product as a GEMM.
   void TuneStepRows() {
-    const int batch = workload_.step_batch, hidden = workload_.step_hidden;
+    const int batch =
+        std::min(workload_.step_batch, kernels::kMinRowsForStepGemm - 1);
+    const int hidden = workload_.step_hidden;
     const std::string b_equals = "B=" + std::to_string(batch);
     const std::string h_equals = "H=" + std::to_string(hidden);
     Say("fused LSTM step, " + b_equals + " " + h_equals);

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hwy/tests/hwy_gtest.h"
@@ -328,18 +329,27 @@ int GateColumn(int q, int u, int lanes) {
   return u / lanes * kPanelVectors * lanes + q * lanes + u % lanes;
 }
 
+// Random recurrent weights [H][gate width] (in w) and their panels.
+PackedB RandomRecurrentWeights(const KernelTable& kt, int hidden, int seed,
+                               std::vector<float>* w) {
+  const int panels = (hidden + kt.lanes - 1) / kt.lanes;
+  const int width = panels * kPanelVectors * kt.lanes;
+  *w = RandomVector(static_cast<size_t>(hidden) * width, seed, -0.3f, 0.3f);
+  PackedB packed;
+  PackPanels(
+      hidden, width, kPanelVectors * kt.lanes,
+      [&](int k, int n) { return (*w)[static_cast<size_t>(k) * width + n]; },
+      &packed);
+  return packed;
+}
+
 void CheckLstmStep(const KernelTable& kt, int batch, int hidden, int mr,
                    bool store_gates) {
   const int lanes = kt.lanes;
   const int panels = (hidden + lanes - 1) / lanes;
   const int width = panels * kPanelVectors * lanes;
-  const auto w =
-      RandomVector(static_cast<size_t>(hidden) * width, 21, -0.3f, 0.3f);
-  PackedB packed;
-  PackPanels(
-      hidden, width, kPanelVectors * lanes,
-      [&](int k, int n) { return w[static_cast<size_t>(k) * width + n]; },
-      &packed);
+  std::vector<float> w;
+  const PackedB packed = RandomRecurrentWeights(kt, hidden, 21, &w);
   const auto h_prev = RandomVector(static_cast<size_t>(batch) * hidden, 22);
   const auto c_prev = RandomVector(h_prev.size() + 1, 23, -2.0f, 2.0f);
   const auto gates_in =
@@ -403,6 +413,89 @@ void TestLstmStepMatchesReference() {
     for (int batch : {1, 2, 5, 9}) {
       for (int mr = 1; mr <= kMaxTileRows; ++mr) {
         CheckLstmStep(kt, batch, hidden, mr, mr % 2 == 0);
+      }
+    }
+  }
+}
+
+// Everything one step writes, for comparing two ways of running it.
+struct StepOutputs {
+  std::vector<float> gates, c, h, tanh_c;
+  bool operator==(const StepOutputs& o) const {
+    auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+      return a.size() == b.size() &&
+             std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    return same(gates, o.gates) && same(c, o.c) && same(h, o.h) &&
+           same(tanh_c, o.tanh_c);
+  }
+};
+
+// One step over panels [first, first + count) with h_prev's rows split at
+// `split` between two buffers (as a reverse direction's are), through the
+// fused tiles (blocking null) or the GEMM.
+StepOutputs RunStep(const KernelTable& kt, int batch, int hidden, int first,
+                    int count, int split, const Blocking* blocking) {
+  const int panels = (hidden + kt.lanes - 1) / kt.lanes;
+  const int width = panels * kPanelVectors * kt.lanes;
+  std::vector<float> w;
+  const PackedB packed = RandomRecurrentWeights(kt, hidden, 41, &w);
+  const auto h_first = RandomVector(static_cast<size_t>(batch) * hidden, 42);
+  const auto h_rest = RandomVector(h_first.size(), 43);
+  const auto c_prev = RandomVector(h_first.size(), 44, -2.0f, 2.0f);
+  StepOutputs out;
+  out.gates = RandomVector(static_cast<size_t>(batch) * width, 45, -3.0f, 3.0f);
+  out.c.assign(h_first.size(), kCanary);
+  out.h = out.tanh_c = out.c;
+  LstmStepArgs args;
+  args.batch = batch;
+  args.hidden = hidden;
+  args.h_prev = {h_first.data(), h_rest.data(), split, hidden};
+  args.w_hh = &packed;
+  args.first_panel = first;
+  args.panel_count = count;
+  args.gates = out.gates.data();
+  args.gate_stride = width;
+  args.store_gates = true;
+  args.c_prev = StateRows::Contiguous(c_prev.data(), hidden);
+  args.c = out.c.data();
+  args.h = out.h.data();
+  args.tanh_c = out.tanh_c.data();
+  args.mr = 6;
+  args.gemm_blocking = blocking;
+  kt.lstm_step(args);
+  return out;
+}
+
+// From kMinRowsForStepGemm rows the recurrent product runs as a GEMM; it
+// must write exactly what the fused tiles write, for panel ranges, rows
+// split between two buffers and any blocking.
+void TestLstmStepAsGemmMatchesFusedTiles() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  std::vector<Blocking> blockings = {DefaultPackedBlocking(kt)};
+  for (const Blocking& tile : TileCandidates(kt)) {
+    Blocking b = tile;
+    b.kc = 7;
+    b.mc = 2 * tile.mr;
+    blockings.push_back(b);
+  }
+  for (int hidden : {1, 17, 63, 129}) {
+    const int panels = (hidden + kt.lanes - 1) / kt.lanes;
+    for (int batch : {kMinRowsForStepGemm, 23, 40}) {
+      for (int split : {1 << 30, 0, 7}) {
+        for (const auto& [first, count] :
+             {std::pair{0, panels},
+              std::pair{panels / 2, panels - panels / 2}}) {
+          const StepOutputs fused =
+              RunStep(kt, batch, hidden, first, count, split, nullptr);
+          for (const Blocking& b : blockings) {
+            ASSERT_TRUE(RunStep(kt, batch, hidden, first, count, split, &b) ==
+                        fused)
+                << kt.name << " H=" << hidden << " B=" << batch
+                << " split=" << split << " panels " << first << "+" << count
+                << " mr=" << b.mr << " nr=" << b.nr << " kc=" << b.kc;
+          }
+        }
       }
     }
   }
@@ -566,6 +659,7 @@ namespace lstmkit::kernels {
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmMatchesReferenceForAnyBlocking);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmRowInitMatchesFillThenAccumulate);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepMatchesReference);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepAsGemmMatchesFusedTiles);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestActivationsAccuracyAndSpecialValues);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestBF16KernelsMatchF32OnWidenedWeights);
