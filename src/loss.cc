@@ -39,13 +39,10 @@ LossValue MeanSquaredError(const Threads& threads, const Target& target,
                            size_t n, const float* y, float* dy) {
   constexpr size_t kChunk = size_t{1} << 14;
   const float scale = 2.0f / static_cast<float>(n);
-  const size_t chunks = (n + kChunk - 1) / kChunk;
-  std::vector<double> sums(chunks);
+  std::vector<double> sums(Threads::RangeCount(n, kChunk));
   threads.Run([&] {
-    threads.For(static_cast<int>(chunks), [&](int c) {
-      const size_t begin = c * kChunk;
-      sums[c] = SquaredErrors(y, target.values.data(), begin,
-                              std::min(n, begin + kChunk), scale, dy);
+    threads.ForRanges(n, kChunk, [&](int c, size_t begin, size_t end) {
+      sums[c] = SquaredErrors(y, target.values.data(), begin, end, scale, dy);
     });
   });
   double sum = 0.0;

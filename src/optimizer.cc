@@ -158,33 +158,31 @@ template <typename Rule>
 size_t ApplyIfFinite(const internal::Threads& threads, const Rule& rule,
                      const float* grad, float* param, float* first,
                      float* second, size_t n) {
-  const int tasks =
-      static_cast<int>((n + kParametersPerTask - 1) / kParametersPerTask);
-  auto begin_of = [](int task) { return task * kParametersPerTask; };
-  auto size_of = [&](int task) {
-    return std::min(kParametersPerTask, n - begin_of(task));
-  };
-  auto state = [&](float* base, int task) {
-    return base == nullptr ? nullptr : base + begin_of(task);
+  auto state = [](float* base, size_t begin) {
+    return base == nullptr ? nullptr : base + begin;
   };
   internal::ScopedFlushDenormals flush;
-  std::vector<size_t> bad(tasks);
+  // Per range, the index of its first bad parameter, or n.
+  std::vector<size_t> bad(internal::Threads::RangeCount(n, kParametersPerTask),
+                          n);
   threads.Run([&] {
-    threads.For(tasks, [&](int task) {
-      const size_t b = begin_of(task);
-      bad[task] = FirstNonFinite(rule, grad + b, param + b, first + b,
-                                 state(second, task), size_of(task));
-    });
+    threads.ForRanges(
+        n, kParametersPerTask, [&](int task, size_t begin, size_t end) {
+          const size_t at =
+              FirstNonFinite(rule, grad + begin, param + begin, first + begin,
+                             state(second, begin), end - begin);
+          if (at < end - begin) bad[task] = begin + at;
+        });
   });
-  for (int task = 0; task < tasks; ++task) {
-    if (bad[task] < size_of(task)) return begin_of(task) + bad[task];
-  }
+  const size_t first_bad =
+      bad.empty() ? n : *std::min_element(bad.begin(), bad.end());
+  if (first_bad < n) return first_bad;
   threads.Run([&] {
-    threads.For(tasks, [&](int task) {
-      const size_t b = begin_of(task);
-      ApplyAll(rule, grad + b, param + b, first + b, state(second, task),
-               size_of(task));
-    });
+    threads.ForRanges(
+        n, kParametersPerTask, [&](int, size_t begin, size_t end) {
+          ApplyAll(rule, grad + begin, param + begin, first + begin,
+                   state(second, begin), end - begin);
+        });
   });
   return n;
 }

@@ -155,17 +155,17 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
 
 void ParallelColumnSums(const GemmContext& ctx, int rows, int cols,
                         const float* a, int lda, float* sums) {
-  constexpr int kColumnsPerTask = 256;
-  const int tasks = (cols + kColumnsPerTask - 1) / kColumnsPerTask;
-  ctx.threads->For(tasks, [&](int task) {
-    const int begin = task * kColumnsPerTask;
-    const int end = std::min(cols, begin + kColumnsPerTask);
-    std::fill(sums + begin, sums + end, 0.0f);
-    for (int r = 0; r < rows; ++r) {
-      const float* row = a + static_cast<ptrdiff_t>(r) * lda;
-      for (int j = begin; j < end; ++j) sums[j] += row[j];
-    }
-  });
+  constexpr size_t kColumnsPerTask = 256;
+  ctx.threads->ForRanges(
+      cols, kColumnsPerTask, [&](int, size_t begin, size_t end) {
+        std::fill(sums + begin, sums + end, 0.0f);
+        for (int r = 0; r < rows; ++r) {
+          const float* row = a + static_cast<ptrdiff_t>(r) * lda;
+          for (size_t j = begin; j < end; ++j) {
+            sums[j] += row[j];
+          }
+        }
+      });
 }
 
 }  // namespace lstmkit::internal

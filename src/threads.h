@@ -9,6 +9,8 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 
@@ -61,6 +63,23 @@ class Threads {
     oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<int>(0, n, 1), chunk,
                               oneapi::tbb::simple_partitioner());
     LSTMKIT_TSAN_ACQUIRE(&order);
+  }
+
+  // The number of ranges ForRanges cuts [0, n) into.
+  static int RangeCount(size_t n, size_t per_range) {
+    return static_cast<int>((n + per_range - 1) / per_range);
+  }
+
+  // body(index, begin, end) for every range [begin, end) of `per_range`
+  // items (the last one shorter) that [0, n) is cut into, as For runs
+  // them. The cut depends on n alone, so results kept per range and
+  // combined in index order are the same for every thread count.
+  template <typename Body>
+  void ForRanges(size_t n, size_t per_range, const Body& body) const {
+    For(RangeCount(n, per_range), [&](int index) {
+      const size_t begin = index * per_range;
+      body(index, begin, std::min(n, begin + per_range));
+    });
   }
 
  private:
