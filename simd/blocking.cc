@@ -48,6 +48,17 @@ int RoundDown(int value, int multiple) {
   return std::max(multiple, value / multiple * multiple);
 }
 
+// kc so that one B micro-panel (kc x nr vectors) takes `l1_share` of L1,
+// and mc so that the packed A block (mc x kc) takes half of L2.
+void SizeBlocksToCaches(int lanes, double l1_share, Blocking* b) {
+  const size_t b_row_bytes = sizeof(float) * b->nr * lanes;
+  b->kc = std::min(
+      RoundDown(static_cast<int>(Caches().l1d * l1_share / b_row_bytes), 8),
+      384);
+  b->mc = RoundDown(static_cast<int>(Caches().l2 / 2 / (sizeof(float) * b->kc)),
+                    b->mr);
+}
+
 }  // namespace
 
 const CacheSizes& Caches() {
@@ -64,14 +75,9 @@ Blocking DefaultBlocking(const KernelTable& kernels) {
   b.nr = wide ? kPanelVectors : 2;
   b.mr = 6;
   const int panel = kPanelVectors * lanes;
-  // One B micro-panel (kc x nr vectors) takes half of L1, leaving room for
-  // the A micro-panel and C.
-  const size_t b_row_bytes = sizeof(float) * b.nr * lanes;
-  b.kc = RoundDown(static_cast<int>(Caches().l1d / 2 / b_row_bytes), 8);
-  b.kc = std::min(b.kc, 384);
-  // The packed A block (mc x kc) takes half of L2.
-  b.mc = RoundDown(static_cast<int>(Caches().l2 / 2 / (sizeof(float) * b.kc)),
-                   b.mr);
+  // Half of L1 for the B micro-panel leaves room for the A micro-panel and
+  // C.
+  SizeBlocksToCaches(lanes, 0.5, &b);
   // B blocks as wide as a few thousand columns amortise packing; nc only
   // has to be a whole number of panels.
   b.nc = RoundDown(4096, panel);
@@ -90,11 +96,7 @@ Blocking DefaultPackedBlocking(const KernelTable& kernels) {
   // kc = 128 by 5-9 %.
   b.mr = 3;
   b.nr = kPanelVectors;
-  const size_t b_row_bytes = sizeof(float) * b.nr * kernels.lanes;
-  b.kc =
-      std::min(RoundDown(static_cast<int>(Caches().l1d / b_row_bytes), 8), 384);
-  b.mc = RoundDown(static_cast<int>(Caches().l2 / 2 / (sizeof(float) * b.kc)),
-                   b.mr);
+  SizeBlocksToCaches(kernels.lanes, 1.0, &b);
   return b;
 }
 
