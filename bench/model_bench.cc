@@ -65,6 +65,22 @@ void BM_ForwardBackward(benchmark::State& state) {
       benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The repacking every optimizer step ends with: each weight matrix into the
+// forward (gate-column) and backward (gate-row) panel layouts, on one
+// thread. At batch 1 it is a visible share of a training step.
+void BM_ParametersChanged(benchmark::State& state) {
+  const int hidden = state.range(0);
+  lstmkit::Model model(Config(hidden, 1), {1});
+  model.set_threads(1);
+  for (auto _ : state) {
+    model.parameters_changed();
+    benchmark::ClobberMemory();
+  }
+  // Each parameter is read once per layout and written once into it.
+  const double bytes = 4.0 * sizeof(float) * model.parameters().size();
+  state.SetBytesProcessed(static_cast<int64_t>(bytes * state.iterations()));
+}
+
 BENCHMARK(BM_Forward)
     ->Args({64, 100, 256, 1})
     ->Args({64, 100, 512, 1})
@@ -73,6 +89,10 @@ BENCHMARK(BM_ForwardBackward)
     ->Args({64, 100, 256, 1})
     ->Args({64, 100, 512, 1})
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParametersChanged)
+    ->Arg(256)
+    ->Arg(512)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -93,29 +93,36 @@ struct AdamRule {
 // that every new parameter is finite (an overflowing step must leave the
 // model and the state untouched), the second writes. Nothing is copied.
 // The check has no early exit, so that it vectorizes; only a failing step
-// looks for the first bad parameter. `second_at(i)` reads the second state
-// (0 for SGD, which has none).
-template <typename Rule, typename SecondAt>
+// looks for the first bad parameter. `first_at(i)` and `second_at(i)` read
+// the states (0 where the rule keeps none).
+template <typename Rule, typename FirstAt, typename SecondAt>
 size_t CheckAll(const Rule& rule, const float* __restrict grad,
-                const float* __restrict param, const float* __restrict first,
+                const float* __restrict param, FirstAt first_at,
                 SecondAt second_at, size_t n) {
   int any_bad = 0;
   for (size_t i = 0; i < n; ++i) {
-    const float p = rule(grad[i], param[i], first[i], second_at(i)).param;
+    const float p = rule(grad[i], param[i], first_at(i), second_at(i)).param;
     any_bad |= !(std::fabs(p) <= std::numeric_limits<float>::max());
   }
   for (size_t i = 0; any_bad && i < n; ++i) {
-    const float p = rule(grad[i], param[i], first[i], second_at(i)).param;
+    const float p = rule(grad[i], param[i], first_at(i), second_at(i)).param;
     if (!std::isfinite(p)) return i;
   }
   return n;
 }
 
-// Writes the update of `rule` to every parameter and its state.
+// Writes the update of `rule` to every parameter and to the states it
+// keeps (first null: none; second null: only the first).
 template <typename Rule>
 void ApplyAll(const Rule& rule, const float* __restrict grad,
               float* __restrict param, float* __restrict first,
               float* __restrict second, size_t n) {
+  if (first == nullptr) {
+    for (size_t i = 0; i < n; ++i) {
+      param[i] = rule(grad[i], param[i], 0.0f, 0.0f).param;
+    }
+    return;
+  }
   if (second == nullptr) {
     for (size_t i = 0; i < n; ++i) {
       const Update u = rule(grad[i], param[i], first[i], 0.0f);
@@ -137,12 +144,15 @@ void ApplyAll(const Rule& rule, const float* __restrict grad,
 template <typename Rule>
 size_t FirstNonFinite(const Rule& rule, const float* grad, const float* param,
                       const float* first, const float* second, size_t n) {
+  auto none = [](size_t) { return 0.0f; };
+  auto at = [](const float* state) {
+    return [state](size_t i) { return state[i]; };
+  };
+  if (first == nullptr) return CheckAll(rule, grad, param, none, none, n);
   if (second == nullptr) {
-    return CheckAll(
-        rule, grad, param, first, [](size_t) { return 0.0f; }, n);
+    return CheckAll(rule, grad, param, at(first), none, n);
   }
-  return CheckAll(
-      rule, grad, param, first, [second](size_t i) { return second[i]; }, n);
+  return CheckAll(rule, grad, param, at(first), at(second), n);
 }
 
 // Parameters per task: the update streams a few arrays once, so a task
@@ -168,9 +178,9 @@ size_t ApplyIfFinite(const internal::Threads& threads, const Rule& rule,
   threads.Run([&] {
     threads.ForRanges(
         n, kParametersPerTask, [&](int task, size_t begin, size_t end) {
-          const size_t at =
-              FirstNonFinite(rule, grad + begin, param + begin, first + begin,
-                             state(second, begin), end - begin);
+          const size_t at = FirstNonFinite(rule, grad + begin, param + begin,
+                                           state(first, begin),
+                                           state(second, begin), end - begin);
           if (at < end - begin) bad[task] = begin + at;
         });
   });
@@ -180,7 +190,7 @@ size_t ApplyIfFinite(const internal::Threads& threads, const Rule& rule,
   threads.Run([&] {
     threads.ForRanges(
         n, kParametersPerTask, [&](int, size_t begin, size_t end) {
-          ApplyAll(rule, grad + begin, param + begin, first + begin,
+          ApplyAll(rule, grad + begin, param + begin, state(first, begin),
                    state(second, begin), end - begin);
         });
   });
@@ -237,8 +247,11 @@ void Optimizer::Step(Model* model, const Gradients& gradients) {
   const internal::Threads& threads = *model->impl_->threads;
   size_t bad;
   if (c.kind == OptimizerConfig::Kind::kSgd) {
+    // Without momentum the velocity stays zero: neither read nor written,
+    // which saves two of the five arrays the update would stream.
+    float* velocity = c.momentum != 0.0f ? impl_->first.data() : nullptr;
     bad = ApplyIfFinite(threads, SgdRule(c, step == 1), grads, params.data(),
-                        impl_->first.data(), nullptr, n);
+                        velocity, nullptr, n);
   } else {
     impl_->second.resize(n, 0.0f);
     bad = ApplyIfFinite(threads, AdamRule(c, step), grads, params.data(),

@@ -51,25 +51,28 @@ void PackGateColumns(const float* w, int cols, const std::vector<int>& rows,
 }
 
 // B[k][n] = w[rows[k]][n] (N = cols): the same matrix with its rows in
-// gate-interleaved order, for dA W. Copies runs of a row.
+// gate-interleaved order, for dA W. Each source row is read once, from
+// start to end, and dealt out to the panels: walking panel by panel read
+// every row once per panel, a short piece of it a whole row apart, and at
+// H = 512 took 4 of the 7 ms a repack took.
 template <typename T, typename Convert>
 void PackGateRows(const float* w, int cols, const std::vector<int>& rows,
                   int pw, Convert convert, T* out) {
   const int panels = (cols + pw - 1) / pw;
-  for (int p = 0; p < panels; ++p) {
-    const int first = p * pw, count = std::min(pw, cols - first);
-    for (int row : rows) {
-      const float* src =
-          row < 0 ? nullptr : w + static_cast<size_t>(row) * cols + first;
-      if (src != nullptr && count == pw) {
-        for (int j = 0; j < pw; ++j) out[j] = convert(src[j]);
-      } else {
-        for (int j = 0; j < pw; ++j) {
-          out[j] =
-              src != nullptr && j < count ? convert(src[j]) : convert(0.0f);
-        }
-      }
-      out += pw;
+  const size_t panel_stride = rows.size() * pw;
+  const T zero = convert(0.0f);
+  for (size_t n = 0; n < rows.size(); ++n) {
+    T* dst = out + n * pw;
+    if (rows[n] < 0) {
+      for (int p = 0; p < panels; ++p)
+        std::fill_n(dst + p * panel_stride, pw, zero);
+      continue;
+    }
+    const float* src = w + static_cast<size_t>(rows[n]) * cols;
+    for (int p = 0; p < panels; ++p, dst += panel_stride) {
+      const int first = p * pw, count = std::min(pw, cols - first);
+      for (int j = 0; j < count; ++j) dst[j] = convert(src[first + j]);
+      std::fill(dst + count, dst + pw, zero);
     }
   }
 }

@@ -142,8 +142,22 @@ TEST(Determinism, OptimizerStepsInManyTasksAreBitwiseTheSame) {
 
 // An update that would overflow in one task leaves every task's parameters
 // and the optimizer's state alone, and the message names the first such
-// parameter even when a later task also has one.
-TEST(OptimizerStep, AnOverflowInAnyTaskChangesNothing) {
+// parameter even when a later task also has one: for Adam, SGD with
+// momentum, and SGD without, which keeps no velocity.
+struct OptimizerCase {
+  OptimizerConfig::Kind kind;
+  float momentum;
+};
+
+class OptimizerOverflow : public ::testing::TestWithParam<OptimizerCase> {};
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, OptimizerOverflow,
+    ::testing::Values(OptimizerCase{OptimizerConfig::Kind::kAdam, 0.0f},
+                      OptimizerCase{OptimizerConfig::Kind::kSgd, 0.5f},
+                      OptimizerCase{OptimizerConfig::Kind::kSgd, 0.0f}));
+
+TEST_P(OptimizerOverflow, AnOverflowInAnyTaskChangesNothing) {
   Model model(ManyParametersConfig(), InitOptions{5});
   model.set_threads(3);
   Gradients grads = GradientsOf(model);
@@ -151,8 +165,9 @@ TEST(OptimizerStep, AnOverflowInAnyTaskChangesNothing) {
   grads.parameters()[n - 1] = 3e38f;
   grads.parameters()[40000] = -3e38f;
   OptimizerConfig config;
+  config.kind = GetParam().kind;
   config.learning_rate = 10.0f;
-  config.momentum = 0.5f;
+  config.momentum = GetParam().momentum;
   Optimizer optimizer(config);
   const std::vector<float> before = Parameters(model);
   try {
@@ -166,6 +181,37 @@ TEST(OptimizerStep, AnOverflowInAnyTaskChangesNothing) {
   EXPECT_TRUE(BitwiseEqual(Parameters(model), before));
   EXPECT_EQ(optimizer.steps(), 0);
   const std::vector<float> velocity = optimizer.state().first;
+  EXPECT_TRUE(std::all_of(velocity.begin(), velocity.end(),
+                          [](float v) { return v == 0.0f; }));
+}
+
+// SGD without momentum is p -= lr * (g + weight_decay * p) in every task,
+// and its velocity stays zero (it is neither read nor written).
+TEST(OptimizerStep, PlainSgdIsTheTextbookUpdateAndKeepsNoVelocity) {
+  Model model(ManyParametersConfig(), InitOptions{5});
+  model.set_threads(3);
+  const Gradients grads = GradientsOf(model);
+  OptimizerConfig config;
+  config.kind = OptimizerConfig::Kind::kSgd;
+  config.learning_rate = 0.1f;
+  config.weight_decay = 0.01f;
+  Optimizer optimizer(config);
+  std::vector<float> expected = Parameters(model);
+  for (int step = 0; step < 2; ++step) {
+    optimizer.Step(&model, grads);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const float g = grads.parameters()[i] + 0.01f * expected[i];
+      expected[i] -= 0.1f * g;
+    }
+  }
+  const std::vector<float> got = Parameters(model);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NEAR(got[i], expected[i], 1e-6f * (1.0f + std::fabs(expected[i])))
+        << "parameter " << i;
+  }
+  const std::vector<float> velocity = optimizer.state().first;
+  EXPECT_EQ(velocity.size(), got.size());
   EXPECT_TRUE(std::all_of(velocity.begin(), velocity.end(),
                           [](float v) { return v == 0.0f; }));
 }
