@@ -301,14 +301,15 @@ const float* PreviousStates(const LayerShape& shape, const SequenceLayout& seq,
 void WeightGradients(const Model::Impl& model, const LayerShape& shape,
                      int layer, int dir, const SequenceLayout& seq,
                      const LayerTrace& trace, const float* x,
-                     const DirectionWork& w, float* d_params) {
+                     const DirectionWork& w, BackwardBuffers* buffers,
+                     float* d_params) {
   const GemmContext ctx = model.gemm();
   const ParameterLayout& layout = *model.layout;
   const GateLayout& gl = model.packed.gates;
   const int width = gl.width();
   const int rows = static_cast<int>(seq.total_rows());
-  std::vector<float> scratch(static_cast<size_t>(width) *
-                             std::max(shape.in, shape.state));
+  std::vector<float>& scratch = buffers->weight_rows;
+  scratch.resize(static_cast<size_t>(width) * std::max(shape.in, shape.state));
   auto scatter = [&](int cols, float* dst) {
     for (int n = 0; n < width; ++n) {
       const int row = gl.SourceRow(n);
@@ -321,8 +322,8 @@ void WeightGradients(const Model::Impl& model, const LayerShape& shape,
   ParallelGemm(ctx, width, shape.in, rows, {w.d_gates.data(), 1, width},
                {x, shape.in, 1}, 0.0f, scratch.data(), shape.in);
   scatter(shape.in, d_params + layout.weight_ih(layer, dir));
-  std::vector<float> gathered;
-  const float* h_prev = PreviousStates(shape, seq, trace, dir, &gathered);
+  const float* h_prev =
+      PreviousStates(shape, seq, trace, dir, &buffers->previous_states);
   ParallelGemm(ctx, width, shape.state, rows, {w.d_gates.data(), 1, width},
                {h_prev, shape.state, 1}, 0.0f, scratch.data(), shape.state);
   scatter(shape.state, d_params + layout.weight_hh(layer, dir));
@@ -373,7 +374,8 @@ void BackwardLayer(const Model::Impl& model, int layer,
     const DirectionWork& w = *lb.work[dir];
     {
       const ScopedPhase phase(Phase::kWeightGradients);
-      WeightGradients(model, shape, layer, dir, seq, trace, x, w, d_params);
+      WeightGradients(model, shape, layer, dir, seq, trace, x, w, buffers,
+                      d_params);
     }
     {
       // Both directions read the same input: their dX add up, forward

@@ -36,6 +36,10 @@ struct BackwardBuffers {
   std::vector<float> d_out;    // dL/d(layer output)
   std::vector<float> d_below;  // dL/d(layer input)
   DirectionWork dirs[2];
+  // One weight matrix's gradient in gate-interleaved row order, before it
+  // is scattered to the parameters' order; written whole by every product.
+  std::vector<float> weight_rows;
+  std::vector<float> previous_states;  // h_{t-1} gathered for dW_hh
 };
 
 // d_output = dL/d(output) for trace.output (the head's pre-activation, or the
