@@ -344,7 +344,8 @@ void WeightGradients(const Model::Impl& model, const LayerShape& shape,
 }
 
 // Backward through one layer: parameter gradients, dL/dx for its input
-// (d_x, [R][I_k]), and the initial states' gradients in the caller's order.
+// (d_x, [R][I_k], or null to skip it), and the initial states' gradients in the
+// caller's order.
 void BackwardLayer(const Model::Impl& model, int layer,
                    const ForwardTrace& forward, const float* x,
                    const float* d_out, float* d_params, float* d_x,
@@ -377,7 +378,7 @@ void BackwardLayer(const Model::Impl& model, int layer,
       WeightGradients(model, shape, layer, dir, seq, trace, x, w, buffers,
                       d_params);
     }
-    {
+    if (d_x != nullptr) {
       // Both directions read the same input: their dX add up, forward
       // first.
       const ScopedPhase phase(Phase::kInputGradients);
@@ -427,7 +428,8 @@ void DirectionWork::Reset(const LayerShape& shape, const SequenceLayout& seq,
 
 void RunBackward(const Model::Impl& model, const Input& input,
                  const ForwardTrace& trace, const float* d_output,
-                 BackwardBuffers* buffers, Gradients* gradients) {
+                 const GradientOptions& options, BackwardBuffers* buffers,
+                 Gradients* gradients) {
   const ScopedPhase whole(Phase::kBackwardCall);
   const ModelConfig& config = model.config;
   const SequenceLayout& seq = trace.layout;
@@ -444,7 +446,7 @@ void RunBackward(const Model::Impl& model, const Input& input,
   {
     const ScopedPhase phase(Phase::kBackwardBuffers);
     d_out.resize(rows * out_width);
-    gradients->x.resize(input.x.size());
+    gradients->x.resize(options.input ? input.x.size() : 0);
     gradients->h0.resize(states * layout.state_width());
     gradients->c0.resize(states * config.hidden_size);
   }
@@ -466,8 +468,9 @@ void RunBackward(const Model::Impl& model, const Input& input,
     } else {
       x = trace.layers[layer - 1].out.data() + seq.batch() * out_width;
     }
-    float* d_x = gradients->x.data();
-    if (!bottom || !seq.plain()) {
+    // Null: the bottom layer's dX is not asked for.
+    float* d_x = options.input ? gradients->x.data() : nullptr;
+    if (!bottom || (options.input && !seq.plain())) {
       d_below.resize(rows * layout.layer_input_size(layer));
       d_x = d_below.data();
     }
@@ -477,7 +480,7 @@ void RunBackward(const Model::Impl& model, const Input& input,
       if (dropout) UndoDropout(model, layer, trace, d_below.data());
       d_out.swap(d_below);
       d_layer_out = d_out.data();
-    } else if (!seq.plain()) {
+    } else if (options.input && !seq.plain()) {
       seq.Scatter(d_below.data(), config.input_size, gradients->x.data());
     }
   }

@@ -43,10 +43,12 @@ struct BackwardBuffers {
 };
 
 // d_output = dL/d(output) for trace.output (the head's pre-activation, or the
-// top layer's h rows without a head). Overwrites every gradient.
+// top layer's h rows without a head). Overwrites every gradient; without
+// options.input, gradients->x is emptied and not computed.
 void RunBackward(const Model::Impl& model, const Input& input,
                  const ForwardTrace& trace, const float* d_output,
-                 BackwardBuffers* buffers, Gradients* gradients);
+                 const GradientOptions& options, BackwardBuffers* buffers,
+                 Gradients* gradients);
 
 }  // namespace lstmkit::internal
 

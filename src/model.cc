@@ -340,9 +340,15 @@ float Model::ComputeLoss(const Input& caller_input, const Target& target,
                                 .mean);
 }
 
-float Model::ComputeGradients(const Input& caller_input, const Target& target,
+float Model::ComputeGradients(const Input& input, const Target& target,
                               const LossConfig& loss,
                               Gradients* gradients) const {
+  return ComputeGradients(input, target, loss, gradients, GradientOptions{});
+}
+
+float Model::ComputeGradients(const Input& caller_input, const Target& target,
+                              const LossConfig& loss, Gradients* gradients,
+                              const GradientOptions& options) const {
   Require(gradients != nullptr, "gradients must not be null");
   CallBuffersLease lease;
   CallBuffers& buffers = lease.get();
@@ -359,9 +365,9 @@ float Model::ComputeGradients(const Input& caller_input, const Target& target,
   internal::ScopedFlushDenormals flush;
   impl_->threads->Run([&] {
     internal::RunBackward(*impl_, input, buffers.trace, buffers.d_output.data(),
-                          &buffers.backward, gradients);
+                          options, &buffers.backward, gradients);
   });
-  if (impl_->config.batch_first) {
+  if (impl_->config.batch_first && options.input) {
     ToBatchFirst(input.seq_len, input.batch, impl_->config.input_size,
                  &gradients->x);
   }

@@ -218,8 +218,10 @@ std::vector<EpochReport> Trainer::Fit(const Dataset& train,
                     &batch);
         Input input = BatchInput(batch, train.seq_len);
         input.dropout_seed = DropoutSeed(config_.seed, optimizer_.steps());
-        const float loss = model_->ComputeGradients(input, BatchTarget(batch),
-                                                    config_.loss, &gradients);
+        // The batch is data: its own gradient is never used.
+        const float loss =
+            model_->ComputeGradients(input, BatchTarget(batch), config_.loss,
+                                     &gradients, GradientOptions{false});
         Require(std::isfinite(loss) && AllFinite(gradients.parameters()),
                 "training diverged in epoch ", p.epoch, ", batch ",
                 p.next_batch,

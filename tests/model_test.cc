@@ -201,6 +201,50 @@ TEST(VariableLengths, EachSequenceMatchesItsOwnRunBitwise) {
   }
 }
 
+// Without the input's gradient, every other gradient is bitwise what a
+// full call gives, and Gradients::x is empty: plain, and with two
+// bidirectional layers, lengths, batch-first input and dropout (the paths
+// that scatter, transpose and mask dL/dx).
+TEST(GradientOptions, WithoutTheInputGradientTheRestIsBitwiseTheSame) {
+  for (const bool options_on : {false, true}) {
+    ModelConfig config;
+    config.input_size = 5;
+    config.hidden_size = 19;
+    config.output_size = 3;
+    if (options_on) {
+      config.num_layers = 2;
+      config.bidirectional = true;
+      config.batch_first = true;
+      config.dropout = 0.25f;
+    }
+    const Model model(config, InitOptions{4});
+    const int seq_len = 7, batch = 4;
+    const std::vector<float> x = RandomVector(seq_len * batch * 5, 5);
+    const std::vector<float> y = RandomVector(seq_len * batch * 3, 6);
+    const std::vector<int32_t> lengths = {7, 3, 5, 1};
+    Input input{seq_len, batch, x, {}, {}, {}};
+    if (options_on) input.seq_lens = lengths;
+    input.dropout_seed = 12;
+    Gradients full, without;
+    const float loss_full =
+        model.ComputeGradients(input, Target{y, {}}, LossConfig{}, &full);
+    const float loss_without = model.ComputeGradients(
+        input, Target{y, {}}, LossConfig{}, &without, GradientOptions{false});
+    EXPECT_EQ(loss_full, loss_without);
+    EXPECT_EQ(full.x.size(), x.size());
+    EXPECT_TRUE(without.x.empty());
+    const Span<const float> a = full.parameters(), b = without.parameters();
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+        << "options " << options_on;
+    EXPECT_EQ(full.h0, without.h0);
+    EXPECT_EQ(full.c0, without.c0);
+    // Asking again fills x in the same Gradients.
+    model.ComputeGradients(input, Target{y, {}}, LossConfig{}, &without);
+    EXPECT_EQ(without.x, full.x);
+  }
+}
+
 TEST(Targets, SetTargetRejectsUnknownNames) {
   EXPECT_THROW(SetTarget("NOT_A_TARGET"), Error);
   EXPECT_FALSE(AvailableTargets().empty());

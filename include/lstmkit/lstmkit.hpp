@@ -178,6 +178,17 @@ struct Target {
   Span<const int32_t> labels;  // cross-entropy: [T][B] or [B], in [0, O)
 };
 
+// What Model::ComputeGradients computes besides the parameters' gradients
+// and those of the initial states.
+struct GradientOptions {
+  // dL/dx (Gradients::x). A training loop whose x is data has no use for
+  // it (PyTorch: x.requires_grad = False): without it the bottom layer
+  // skips its input product, a GEMM as large as its input projection, and
+  // Gradients::x is left empty. The parameters' gradients are the same,
+  // bit for bit.
+  bool input = true;
+};
+
 class Model;
 
 // Gradients of a loss: one entry per parameter (same names and shapes as the
@@ -196,7 +207,7 @@ class LSTMKIT_API Gradients {
   Span<float> parameters();
   Span<const float> parameters() const;
 
-  std::vector<float> x;   // [T][B][I]
+  std::vector<float> x;   // [T][B][I]; empty when not asked for
   std::vector<float> h0;  // [L][B][H]
   std::vector<float> c0;  // [L][B][H]
 
@@ -252,6 +263,11 @@ class LSTMKIT_API Model {
   // *gradients is resized as needed and overwritten, not accumulated.
   float ComputeGradients(const Input& input, const Target& target,
                          const LossConfig& loss, Gradients* gradients) const;
+  // The same, computing only what `options` asks for beyond the
+  // parameters' gradients.
+  float ComputeGradients(const Input& input, const Target& target,
+                         const LossConfig& loss, Gradients* gradients,
+                         const GradientOptions& options) const;
 
   // Parameters by PyTorch name ("weight_ih_l0", ..., "head.weight").
   std::vector<std::string> parameter_names() const;

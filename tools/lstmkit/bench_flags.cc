@@ -11,7 +11,10 @@ constexpr char kModesFooter[] = R"(Modes:
   train  one forward, backward through time and SGD step (learning rate
          0.01); times are per iteration. The loss's gradient is elementwise
          in the top layer's outputs (the sum of the outputs, or the mean
-         squared error against zero targets), so the work is the same.
+         squared error against zero targets), so the work is the same. The
+         input is data: its gradient is not computed (as in PyTorch, where
+         x does not require one; oneDNN's primitive always computes it).
+         gflops counts three times the forward's products either way.
 
 One JSON line goes to stdout: impl, mode, median_ms, min_ms, max_ms, gflops,
 checksum (FNV-1a 64 of the outputs, or of every parameter in train mode,

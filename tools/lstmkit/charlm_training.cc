@@ -143,7 +143,8 @@ double TrainChunk(Model* model, Optimizer* optimizer, const CharLmJob& job,
   target.labels = labels;
   LossConfig loss;
   loss.kind = LossKind::kCrossEntropy;
-  const float nats = model->ComputeGradients(input, target, loss, gradients);
+  const float nats = model->ComputeGradients(input, target, loss, gradients,
+                                             GradientOptions{false});
   if (!std::isfinite(nats)) {
     throw std::runtime_error("training diverged in epoch " +
                              std::to_string(run->epoch) + ", chunk " +
