@@ -235,6 +235,10 @@ struct KernelTable {
   // The same with bfloat16 B, widened exactly to f32 before each FMA.
   void (*gemv_packed_bf16)(int n, int k, const float* x,
                            const PackedPanelsBF16& b, float beta, float* y);
+  // out[k * out_stride + j] = rows[j][k] for j < count, k < cols; a null
+  // row gives zeros. For repacking weights into panels.
+  void (*transpose_rows)(const float* const* rows, int count, int cols,
+                         float* out, int out_stride);
   void (*lstm_step)(const LstmStepArgs& args);
   void (*lstm_cell_backward)(const LstmCellBackwardArgs& args);
   void (*sigmoid)(const float* in, float* out, size_t n);

@@ -649,6 +649,36 @@ void TestActivationsAccuracyAndSpecialValues() {
   CheckSpecialValues(kt.tanh, /*odd=*/true, 0.0f);
 }
 
+// The transpose that repacks weights: exact, for row counts and lengths
+// that are multiples of no vector, with null rows (padding) inside and
+// outside groups of four, leaving every column past `count` alone.
+void TestTransposeRowsMatchesScalar() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  for (int count : {1, 3, 4, 5, 8, 17, 32, 33}) {
+    for (int cols : {1, 3, 4, 17, 63, 64, 129, 256}) {
+      const auto w = RandomVector(static_cast<size_t>(count) * cols, 61);
+      std::vector<const float*> rows(count);
+      for (int j = 0; j < count; ++j) {
+        const bool padding = j % 7 == 5;
+        rows[j] = padding ? nullptr : w.data() + static_cast<size_t>(j) * cols;
+      }
+      const int stride = count + 3;
+      std::vector<float> out(static_cast<size_t>(cols) * stride, kCanary);
+      kt.transpose_rows(rows.data(), count, cols, out.data(), stride);
+      for (int k = 0; k < cols; ++k) {
+        for (int j = 0; j < stride; ++j) {
+          const float want = j >= count           ? kCanary
+                             : rows[j] == nullptr ? 0.0f
+                                                  : rows[j][k];
+          ASSERT_EQ(out[static_cast<size_t>(k) * stride + j], want)
+              << kt.name << " count=" << count << " cols=" << cols << " k=" << k
+              << " j=" << j;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace lstmkit::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -663,6 +693,7 @@ HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepAsGemmMatchesFusedTiles);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestActivationsAccuracyAndSpecialValues);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestBF16KernelsMatchF32OnWidenedWeights);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestTransposeRowsMatchesScalar);
 
 // A row count outside the tile tables stops the process instead of reading
 // past a table or looping forever.
