@@ -318,7 +318,9 @@ BENCHMARK(BM_GemmPackedNT)
     ->Args({6400, 1024, 256})  // input projection, B=64 T=100 H=256
     ->Args({3200, 2048, 512})  // input projection, B=64 T=50 H=512
     ->Args({64, 1024, 256})    // the recurrent product of one step
-    ->Args({64, 2048, 512});
+    ->Args({64, 2048, 512})
+    ->Args({512, 2048, 512})
+    ->Args({64, 2048, 128});
 // The products timed both ours and oneDNN's way: the cubes and the two
 // input projections.
 void SgemmShapes(benchmark::internal::Benchmark* b) {
