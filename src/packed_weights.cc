@@ -7,10 +7,16 @@ namespace lstmkit::internal {
 
 namespace {
 
+// w rounded to the nearest bfloat16, as f32. A lambda, so that the packing
+// loops it is passed to inline it and vectorize.
+constexpr auto RoundedToBF16 = [](float w) {
+  return kernels::WidenBF16(kernels::RoundToBF16(w));
+};
+
 // w as the model computes with it: rounded to the nearest bfloat16 when the
 // model's precision is bfloat16.
 float Effective(const PackedWeights& packed, float w) {
-  return packed.bf16 ? kernels::WidenBF16(kernels::RoundToBF16(w)) : w;
+  return packed.bf16 ? RoundedToBF16(w) : w;
 }
 
 // The PyTorch row behind each gate-interleaved column, -1 for padding.
@@ -149,7 +155,7 @@ struct DirectionSource {
 template <typename Pack>
 void WithEffectiveF32(const PackedWeights& packed, const Pack& pack) {
   if (packed.bf16) {
-    pack([](float v) { return kernels::WidenBF16(kernels::RoundToBF16(v)); });
+    pack(RoundedToBF16);
   } else {
     pack([](float v) { return v; });
   }
@@ -162,10 +168,7 @@ void PackColumns(const DirectionSource& src, const float* w, int cols,
   const int pw = src.pw();
   Resize(cols, src.width(), pw, f32);
   if (src.packed.bf16) {
-    PackGateColumns(
-        w, cols, src.rows, pw,
-        [](float v) { return kernels::WidenBF16(kernels::RoundToBF16(v)); },
-        f32->data.data());
+    PackGateColumns(w, cols, src.rows, pw, RoundedToBF16, f32->data.data());
   } else {
     TransposeGateColumns(*src.packed.kernels, w, cols, src.rows, pw,
                          f32->data.data());
