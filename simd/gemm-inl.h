@@ -15,6 +15,7 @@
 
 #include "hwy/highway.h"
 #include "kernels.h"
+#include "panel_weights-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lstmkit::kernels::HWY_NAMESPACE {
@@ -439,17 +440,6 @@ inline void GemmPackedFrom(int m, int n, int k, MatrixA a,
   }
 }
 
-inline void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,
-                       float beta, float* c, int ldc, const Blocking& blk) {
-  GemmPackedFrom(m, n, k, a, b, beta, nullptr, c, ldc, blk);
-}
-
-inline void GemmPackedRowInit(int m, int n, int k, MatrixA a,
-                              const PackedPanels& b, const float* row_init,
-                              float* c, int ldc, const Blocking& blk) {
-  GemmPackedFrom(m, n, k, a, b, 0.0f, row_init, c, ldc, blk);
-}
-
 inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
                  float* c, int ldc, const Blocking& blk) {
   if (k == 0 && beta == 0.0f) return ClearRows(m, n, c, ldc);
@@ -473,28 +463,6 @@ inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
 // y[N] = beta * y + x[K] * B with B packed: one row of gemm_packed, summed
 // in the same order, so it gives the same bits. Two panels per pass give
 // eight independent accumulator chains.
-// V consecutive weight vectors of a panel row as f32: loaded as they are,
-// or widened exactly from bfloat16 pairs (PackedPanelsBF16's layout), where
-// one load and a shift or a mask give each vector.
-template <size_t V>
-HWY_INLINE void LoadWeights(DF d, const float* p, VF* out) {
-#pragma GCC unroll 4
-  for (size_t v = 0; v < V; ++v) out[v] = hn::LoadU(d, p + v * hn::Lanes(d));
-}
-template <size_t V>
-HWY_INLINE void LoadWeights(DF d, const uint16_t* p, VF* out) {
-  static_assert(V % 2 == 0, "bfloat16 weights come in vector pairs");
-  const hn::RebindToUnsigned<DF> du;
-  const auto high_half = hn::Set(du, 0xFFFF0000u);
-#pragma GCC unroll 2
-  for (size_t pair = 0; pair < V / 2; ++pair) {
-    const auto bits = hn::LoadU(
-        du, reinterpret_cast<const uint32_t*>(p + 2 * pair * hn::Lanes(d)));
-    out[2 * pair] = hn::BitCast(d, hn::ShiftLeft<16>(bits));
-    out[2 * pair + 1] = hn::BitCast(d, hn::And(bits, high_half));
-  }
-}
-
 template <size_t P, typename TW>
 HWY_INLINE void GemvPanels(int k, const float* HWY_RESTRICT x, const TW* b,
                            size_t panel_stride, size_t pw, bool load_y,

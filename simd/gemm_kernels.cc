@@ -1,6 +1,4 @@
-// The GEMM, GEMV and packing kernels of every Highway target. They compile
-// apart from the LSTM kernels (lstm_kernels.cc) so that a parallel build
-// spreads the per-target work over two cores.
+// The GEMM, GEMV, packing and transpose kernels of every Highway target.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "gemm_kernels.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -13,6 +11,17 @@
 
 HWY_BEFORE_NAMESPACE();
 namespace lstmkit::kernels::HWY_NAMESPACE {
+
+void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,
+                float beta, float* c, int ldc, const Blocking& blk) {
+  GemmPackedFrom(m, n, k, a, b, beta, nullptr, c, ldc, blk);
+}
+
+void GemmPackedRowInit(int m, int n, int k, MatrixA a, const PackedPanels& b,
+                       const float* row_init, float* c, int ldc,
+                       const Blocking& blk) {
+  GemmPackedFrom(m, n, k, a, b, 0.0f, row_init, c, ldc, blk);
+}
 
 void FillGemmKernels(KernelTable* table) {
   table->gemm_packed = &GemmPacked;

@@ -14,9 +14,10 @@
 #include <utility>
 
 #include "activations-inl.h"
-#include "gemm-inl.h"
 #include "hwy/highway.h"
+#include "kernel_parts-inl.h"
 #include "kernels.h"
+#include "panel_weights-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lstmkit::kernels::HWY_NAMESPACE {
@@ -112,9 +113,9 @@ HWY_INLINE void LstmGateTail(const LstmStepArgs& args, float* gates, int row,
 
 // The gate tails of rows [first, end) of one panel, in one call, two rows
 // at a time. Apart from the tiles, so that the activations compile once per
-// target, not once per tile shape.
-HWY_NOINLINE void LstmGateTails(const LstmStepArgs& args, int first, int end,
-                                int panel) {
+// target and unit, not once per tile shape.
+inline HWY_NOINLINE void LstmGateTails(const LstmStepArgs& args, int first,
+                                       int end, int panel) {
   const size_t lanes = hn::Lanes(hn::ScalableTag<float>());
   const size_t unit = panel * lanes;
   float* gates = args.gates + static_cast<size_t>(first) * args.gate_stride +
@@ -296,29 +297,17 @@ inline void LstmStepAsGemm(const LstmStepArgs& args, int first, int end) {
   }
 }
 
-inline void LstmStep(const LstmStepArgs& args) {
-  // mr indexes the tile tables; zero would also never advance a row.
-  if (args.mr < 1 || args.mr > kMaxTileRows) {
-    HWY_ABORT("LstmStepArgs::mr = %d is outside [1, %d]", args.mr,
-              kMaxTileRows);
-  }
-  static constexpr auto kF32 = StepTiles<float>();
-  static constexpr auto kBF16 = StepTiles<uint16_t>();
+// The step over panels [panel, end) with the fused tiles, for weights of
+// type TW.
+template <typename TW>
+void LstmStepTiles(const LstmStepArgs& args, int panel, int end) {
+  static constexpr auto kTiles = StepTiles<TW>();
   const size_t vectors = StepVectors(args.mr);
-  const auto& tiles =
-      (args.w_hh_bf16 != nullptr ? kBF16 : kF32)[vectors == 4 ? 1 : 0];
-  const int end = args.panel_count < 0 ? args.w_hh->panels()
-                                       : args.first_panel + args.panel_count;
-  int panel = args.first_panel;
-  if (args.gemm_blocking != nullptr && args.w_hh_bf16 == nullptr &&
-      args.batch >= kMinRowsForStepGemm) {
-    return LstmStepAsGemm(args, panel, end);
-  }
+  const auto& tiles = kTiles[vectors == 4 ? 1 : 0];
   if (args.batch == 1) {
-    const auto pair = args.w_hh_bf16 != nullptr
-                          ? &LstmStepRowPanelPair<uint16_t>
-                          : &LstmStepRowPanelPair<float>;
-    for (; panel + 1 < end; panel += 2) pair(args, 0, panel);
+    for (; panel + 1 < end; panel += 2) {
+      LstmStepRowPanelPair<TW>(args, 0, panel);
+    }
   }
   // Panels outside, then one pass of gate vectors at a time over every row
   // tile: that part of the panel (H x V vectors) stays in L1 while all the
@@ -333,6 +322,22 @@ inline void LstmStep(const LstmStepArgs& args) {
     }
     LstmGateTails(args, 0, args.batch, panel);
   }
+}
+
+inline void LstmStep(const LstmStepArgs& args) {
+  // mr indexes the tile tables; zero would also never advance a row.
+  if (args.mr < 1 || args.mr > kMaxTileRows) {
+    HWY_ABORT("LstmStepArgs::mr = %d is outside [1, %d]", args.mr,
+              kMaxTileRows);
+  }
+  const int first = args.first_panel;
+  const int end =
+      args.panel_count < 0 ? args.w_hh->panels() : first + args.panel_count;
+  if (args.w_hh_bf16 != nullptr) return LstmStepBF16Weights(args, first, end);
+  if (args.gemm_blocking != nullptr && args.batch >= kMinRowsForStepGemm) {
+    return LstmStepAsGemm(args, first, end);
+  }
+  LstmStepTiles<float>(args, first, end);
 }
 
 inline void LstmCellBackward(const LstmCellBackwardArgs& args) {

@@ -1,5 +1,5 @@
-// The fused LSTM step, the cell's backward pass and the activations of
-// every Highway target (see gemm_kernels.cc for why they are apart).
+// The fused LSTM step (f32 weights; bfloat16 ones in lstm_bf16_kernels.cc),
+// the cell's backward pass and the activations of every Highway target.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "lstm_kernels.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

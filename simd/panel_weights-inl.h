@@ -1,0 +1,46 @@
+// Loading a packed panel row's weights as f32 vectors, for the GEMV and the
+// fused step alike.
+#if defined(LSTMKIT_SIMD_PANEL_WEIGHTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef LSTMKIT_SIMD_PANEL_WEIGHTS_INL_H_
+#undef LSTMKIT_SIMD_PANEL_WEIGHTS_INL_H_
+#else
+#define LSTMKIT_SIMD_PANEL_WEIGHTS_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lstmkit::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// V consecutive weight vectors of a panel row as f32: loaded as they are,
+// or widened exactly from bfloat16 pairs (PackedPanelsBF16's layout), where
+// one load and a shift or a mask give each vector.
+template <size_t V>
+HWY_INLINE void LoadWeights(hn::ScalableTag<float> d, const float* p,
+                            hn::Vec<hn::ScalableTag<float>>* out) {
+#pragma GCC unroll 4
+  for (size_t v = 0; v < V; ++v) out[v] = hn::LoadU(d, p + v * hn::Lanes(d));
+}
+template <size_t V>
+HWY_INLINE void LoadWeights(hn::ScalableTag<float> d, const uint16_t* p,
+                            hn::Vec<hn::ScalableTag<float>>* out) {
+  static_assert(V % 2 == 0, "bfloat16 weights come in vector pairs");
+  const hn::RebindToUnsigned<decltype(d)> du;
+  const auto high_half = hn::Set(du, 0xFFFF0000u);
+#pragma GCC unroll 2
+  for (size_t pair = 0; pair < V / 2; ++pair) {
+    const auto bits = hn::LoadU(
+        du, reinterpret_cast<const uint32_t*>(p + 2 * pair * hn::Lanes(d)));
+    out[2 * pair] = hn::BitCast(d, hn::ShiftLeft<16>(bits));
+    out[2 * pair + 1] = hn::BitCast(d, hn::And(bits, high_half));
+  }
+}
+
+}  // namespace lstmkit::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // LSTMKIT_SIMD_PANEL_WEIGHTS_INL_H_
