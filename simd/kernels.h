@@ -229,12 +229,14 @@ struct KernelTable {
   // The same with B packed block by block during the call.
   void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
                int ldc, const Blocking& blocking);
-  // y[N] = beta * y + x[K] * B, bitwise equal to gemm_packed with M = 1.
+  // y[N] = y_init + x[K] * B, bitwise equal to gemm_packed_row_init with
+  // M = 1. A null y_init starts from zero; y_init may be y itself.
   void (*gemv_packed)(int n, int k, const float* x, const PackedPanels& b,
-                      float beta, float* y);
+                      const float* y_init, float* y);
   // The same with bfloat16 B, widened exactly to f32 before each FMA.
   void (*gemv_packed_bf16)(int n, int k, const float* x,
-                           const PackedPanelsBF16& b, float beta, float* y);
+                           const PackedPanelsBF16& b, const float* y_init,
+                           float* y);
   // out[k * out_stride + j] = rows[j][k] for j < count, k < cols; a null
   // row gives zeros. For repacking weights into panels.
   void (*transpose_rows)(const float* const* rows, int count, int cols,

@@ -116,13 +116,13 @@ void CellPhase(Stream::Impl& s, const float* x_t, int current, int layer,
   const float* in = layer == 0 ? x_t : s.h_state(next, layer - 1);
   const kernels::PackedPanels w_ih = w.w_ih.Panels(first, count);
   float* gates = s.gates.data() + static_cast<size_t>(first) * pw;
-  std::copy_n(w.bias.data() + static_cast<size_t>(first) * pw, w_ih.n, gates);
+  const float* bias = w.bias.data() + static_cast<size_t>(first) * pw;
   const int in_size = m.layout->layer_input_size(layer);
   if (packed.bf16) {
     kt.gemv_packed_bf16(w_ih.n, in_size, in, w.w_ih_bf16.Panels(first, count),
-                        1.0f, gates);
+                        bias, gates);
   } else {
-    kt.gemv_packed(w_ih.n, in_size, in, w_ih, 1.0f, gates);
+    kt.gemv_packed(w_ih.n, in_size, in, w_ih, bias, gates);
   }
   kernels::LstmStepArgs step;
   step.batch = 1;
@@ -156,9 +156,9 @@ void ProjectionPhase(Stream::Impl& s, int current, int layer, int first,
   float* h = s.h_state(1 - current, layer) + first * w_hr.panel_width;
   if (packed.bf16) {
     kt.gemv_packed_bf16(w_hr.n, s.hidden, s.r.data(),
-                        w.w_hr_bf16.Panels(first, count), 0.0f, h);
+                        w.w_hr_bf16.Panels(first, count), nullptr, h);
   } else {
-    kt.gemv_packed(w_hr.n, s.hidden, s.r.data(), w_hr, 0.0f, h);
+    kt.gemv_packed(w_hr.n, s.hidden, s.r.data(), w_hr, nullptr, h);
   }
 }
 
@@ -178,13 +178,13 @@ void OutputPhase(Stream::Impl& s, float* y_t, int current, int first,
   }
   const kernels::PackedPanels head = packed.head.Panels(first, count);
   if (head.n <= 0) return;
-  std::copy_n(m.param(m.layout->head_bias()) + begin, head.n, y_t + begin);
+  const float* bias = m.param(m.layout->head_bias()) + begin;
   if (packed.bf16) {
     kt.gemv_packed_bf16(head.n, s.state, top,
-                        packed.head_bf16.Panels(first, count), 1.0f,
+                        packed.head_bf16.Panels(first, count), bias,
                         y_t + begin);
   } else {
-    kt.gemv_packed(head.n, s.state, top, head, 1.0f, y_t + begin);
+    kt.gemv_packed(head.n, s.state, top, head, bias, y_t + begin);
   }
 }
 

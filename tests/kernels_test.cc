@@ -265,12 +265,17 @@ void TestBF16KernelsMatchF32OnWidenedWeights() {
           [&](int kk, int nn) { return WidenBF16(RoundToBF16(get(kk, nn))); },
           &widened);
       const auto x = RandomVector(k, 42);
-      std::vector<float> y_half(n + 1, kCanary), y_full(n + 1, kCanary);
-      kt.gemv_packed_bf16(n, k, x.data(), half.Panels(0, half.panels()), 0.0f,
-                          y_half.data());
-      kt.gemv_packed(n, k, x.data(), widened, 0.0f, y_full.data());
-      ASSERT_EQ(y_half, y_full) << kt.name << " n=" << n << " k=" << k;
-      ASSERT_EQ(y_half.back(), kCanary);
+      const auto bias = RandomVector(n, 47);
+      // From zero, and from a start row of its own.
+      for (const float* init :
+           {static_cast<const float*>(nullptr), bias.data()}) {
+        std::vector<float> y_half(n + 1, kCanary), y_full(n + 1, kCanary);
+        kt.gemv_packed_bf16(n, k, x.data(), half.Panels(0, half.panels()), init,
+                            y_half.data());
+        kt.gemv_packed(n, k, x.data(), widened, init, y_full.data());
+        ASSERT_EQ(y_half, y_full) << kt.name << " n=" << n << " k=" << k;
+        ASSERT_EQ(y_half.back(), kCanary);
+      }
     }
   }
   for (int hidden : kRaggedSizes) {
