@@ -127,14 +127,12 @@ inline MicroTileFn SelectMicroTile(int mr, int nr) {
   return table[mr - 1];
 }
 
-// Packs `rows` (at most MR) rows of a row-major A, each kc long, into one
-// [kc][MR] panel, zero-padded. MR is a constant so that each k's MR stores
-// are one unrolled run.
+// Packs `rows` (at most MR) rows of a row-major A, each kc long from
+// row[r], into one [kc][MR] panel, zero-padded. MR is a constant so that
+// each k's MR stores are one unrolled run.
 template <size_t MR>
-void PackRowMajorPanel(const float* base, ptrdiff_t row_stride, int rows,
-                       int kc, float* HWY_RESTRICT out) {
-  const float* row[MR];
-  for (size_t r = 0; r < MR; ++r) row[r] = base + r * row_stride;
+void PackRowMajorPanel(const float* const* row, int rows, int kc,
+                       float* HWY_RESTRICT out) {
   if (rows == static_cast<int>(MR)) {
     for (int p = 0; p < kc; ++p) {
 #pragma GCC unroll 8
@@ -166,12 +164,13 @@ void PackRowMajorPanel(const float* base, ptrdiff_t row_stride, int rows,
 // and chunks of 12 to 32 are slower at M = 1024 and 2048.
 constexpr int kPackDepthChunk = 8;
 
-// `depth` k steps of one panel of a column-major A: MR floats (`rows` of
-// them real, the rest zero) from each of `depth` stored rows.
+// `depth` k steps, from column k0, of the panel whose first row is A's row
+// m0: MR floats (`rows` of them real, the rest zero) per k.
 template <size_t MR>
-void PackColumnMajorChunk(MatrixA a, const float* HWY_RESTRICT src, int rows,
-                          int depth, float* HWY_RESTRICT dst) {
-  if (rows == static_cast<int>(MR) && a.row_stride == 1) {
+void PackColumnMajorChunk(MatrixA a, int m0, int rows, int k0, int depth,
+                          float* HWY_RESTRICT dst) {
+  if (rows == static_cast<int>(MR) && a.row_stride == 1 && !a.row_map) {
+    const float* src = a.row(m0) + k0 * a.col_stride;
     for (int p = 0; p < depth; ++p) {
       std::memcpy(dst, src, MR * sizeof(float));
       src += a.col_stride;
@@ -179,11 +178,24 @@ void PackColumnMajorChunk(MatrixA a, const float* HWY_RESTRICT src, int rows,
     }
     return;
   }
+  // Each row's offset from the first: a mapped row is anywhere.
+  const float* first = a.row(m0) + k0 * a.col_stride;
+  ptrdiff_t offset[MR] = {};
+  for (int r = 1; r < rows; ++r) offset[r] = a.row(m0 + r) - a.row(m0);
+  if (rows == static_cast<int>(MR)) {
+    for (int p = 0; p < depth; ++p) {
+#pragma GCC unroll 8
+      for (size_t r = 0; r < MR; ++r) dst[r] = first[offset[r]];
+      first += a.col_stride;
+      dst += MR;
+    }
+    return;
+  }
   for (int p = 0; p < depth; ++p) {
     for (size_t r = 0; r < MR; ++r) {
-      dst[r] = static_cast<int>(r) < rows ? src[r * a.row_stride] : 0.0f;
+      dst[r] = static_cast<int>(r) < rows ? first[offset[r]] : 0.0f;
     }
-    src += a.col_stride;
+    first += a.col_stride;
     dst += MR;
   }
 }
@@ -196,18 +208,17 @@ void PackColumnMajorA(MatrixA a, int m_begin, int m_end, int pc, int kc,
   const size_t panel_floats = static_cast<size_t>(kc) * MR;
   for (int p0 = 0; p0 < kc; p0 += kPackDepthChunk) {
     const int depth = std::min(kPackDepthChunk, kc - p0);
-    const float* chunk =
-        a.data + m_begin * a.row_stride + (pc + p0) * a.col_stride;
     for (int q = 0; q < panels; ++q) {
       const int rows =
           std::min(static_cast<int>(MR), m - q * static_cast<int>(MR));
-      PackColumnMajorChunk<MR>(a, chunk + q * MR * a.row_stride, rows, depth,
+      PackColumnMajorChunk<MR>(a, m_begin + q * static_cast<int>(MR), rows,
+                               pc + p0, depth,
                                out + q * panel_floats + p0 * MR);
     }
   }
 }
 
-using PackRowMajorFn = void (*)(const float*, ptrdiff_t, int, int, float*);
+using PackRowMajorFn = void (*)(const float* const*, int, int, float*);
 using PackColumnMajorFn = void (*)(MatrixA, int, int, int, int, float*);
 
 struct PackFns {
@@ -232,8 +243,9 @@ inline void PackA(MatrixA a, int m_begin, int m_end, int pc, int kc, int mr,
   }
   for (int ir = m_begin; ir < m_end; ir += mr) {
     const int rows = std::min(mr, m_end - ir);
-    kPack[mr - 1].row_major(a.data + ir * a.row_stride + pc, a.row_stride, rows,
-                            kc, out);
+    const float* row[kMaxTileRows];
+    for (int r = 0; r < rows; ++r) row[r] = a.row(ir + r) + pc;
+    kPack[mr - 1].row_major(row, rows, kc, out);
     out += static_cast<size_t>(kc) * mr;
   }
 }
@@ -410,7 +422,7 @@ inline void GemmPackedFrom(int m, int n, int k, MatrixA a,
   // The GEMV reads panels of kPanelVectors vectors; narrower panels (a
   // shared, tile-wide packing of B) take the tile path.
   const bool gemv =
-      m == 1 && a.col_stride == 1 &&
+      m == 1 && a.col_stride == 1 && a.row_map == nullptr &&
       b.panel_width == static_cast<int>(kPanelVectors * hn::Lanes(DF()));
   // One row: the GEMV's eight accumulator chains beat a one-row tile's two,
   // and sum in the same order, so the bits are the same.

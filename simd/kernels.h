@@ -31,11 +31,19 @@ struct Blocking {
 };
 
 // Operand A, logically [M][K]: element (m, k) is at
-// data[m * row_stride + k * col_stride]. Covers A and A^T.
+// data[m * row_stride + k * col_stride]. Covers A and A^T. With a row_map,
+// row m is the stored row row_map[m] instead, so that C comes out in the
+// order its caller wants without copying it afterwards.
 struct MatrixA {
   const float* data = nullptr;
   ptrdiff_t row_stride = 0;
   ptrdiff_t col_stride = 1;
+  const int* row_map = nullptr;
+
+  // Where row m's element k = 0 is stored.
+  const float* row(int m) const {
+    return data + (row_map ? row_map[m] : m) * row_stride;
+  }
 };
 
 // Operand B, logically [K][N]: element (k, n) is at

@@ -296,8 +296,21 @@ const float* PreviousStates(const LayerShape& shape, const SequenceLayout& seq,
   return gathered->data();
 }
 
+// For each PyTorch gate row (gate * H + unit), its gate-interleaved column.
+// Filled on every call: the layout follows the kernels' vector width, which
+// a forced target may change between calls.
+const std::vector<int>& GateColumns(const GateLayout& gl,
+                                    std::vector<int>* columns) {
+  columns->resize(4 * static_cast<size_t>(gl.hidden()));
+  for (size_t r = 0; r < columns->size(); ++r) {
+    (*columns)[r] = gl.ColumnOfRow(static_cast<int>(r));
+  }
+  return *columns;
+}
+
 // Weight and bias gradients of one direction from its gate gradients over
-// every step, scattered from gate-interleaved rows back to PyTorch's order.
+// every step. The products read dA's gate-interleaved columns through a
+// row map in PyTorch's row order, so they write the parameters directly.
 void WeightGradients(const Model::Impl& model, const LayerShape& shape,
                      int layer, int dir, const SequenceLayout& seq,
                      const LayerTrace& trace, const float* x,
@@ -307,32 +320,26 @@ void WeightGradients(const Model::Impl& model, const LayerShape& shape,
   const ParameterLayout& layout = *model.layout;
   const GateLayout& gl = model.packed.gates;
   const int width = gl.width();
+  const int gate_rows = 4 * shape.hidden;
   const int rows = static_cast<int>(seq.total_rows());
-  std::vector<float>& scratch = buffers->weight_rows;
-  scratch.resize(static_cast<size_t>(width) * std::max(shape.in, shape.state));
-  auto scatter = [&](int cols, float* dst) {
-    for (int n = 0; n < width; ++n) {
-      const int row = gl.SourceRow(n);
-      if (row < 0) continue;
-      std::copy_n(scratch.data() + static_cast<size_t>(n) * cols, cols,
-                  dst + static_cast<size_t>(row) * cols);
-    }
-  };
+  kernels::MatrixA d_gates_by_row{w.d_gates.data(), 1, width};
+  d_gates_by_row.row_map = GateColumns(gl, &buffers->gate_columns).data();
   // dW = dA^T X over every step at once: K = R.
-  ParallelGemm(ctx, width, shape.in, rows, {w.d_gates.data(), 1, width},
-               {x, shape.in, 1}, 0.0f, scratch.data(), shape.in);
-  scatter(shape.in, d_params + layout.weight_ih(layer, dir));
+  ParallelGemm(ctx, gate_rows, shape.in, rows, d_gates_by_row, {x, shape.in, 1},
+               0.0f, d_params + layout.weight_ih(layer, dir), shape.in);
   const float* h_prev =
       PreviousStates(shape, seq, trace, dir, &buffers->previous_states);
-  ParallelGemm(ctx, width, shape.state, rows, {w.d_gates.data(), 1, width},
-               {h_prev, shape.state, 1}, 0.0f, scratch.data(), shape.state);
-  scatter(shape.state, d_params + layout.weight_hh(layer, dir));
-  ParallelColumnSums(ctx, rows, width, w.d_gates.data(), width, scratch.data());
+  ParallelGemm(ctx, gate_rows, shape.state, rows, d_gates_by_row,
+               {h_prev, shape.state, 1}, 0.0f,
+               d_params + layout.weight_hh(layer, dir), shape.state);
+  std::vector<float>& bias = buffers->bias_columns;
+  bias.resize(width);
+  ParallelColumnSums(ctx, rows, width, w.d_gates.data(), width, bias.data());
   float* b_ih = d_params + layout.bias_ih(layer, dir);
   float* b_hh = d_params + layout.bias_hh(layer, dir);
   for (int n = 0; n < width; ++n) {
     const int row = gl.SourceRow(n);
-    if (row >= 0) b_ih[row] = b_hh[row] = scratch[n];
+    if (row >= 0) b_ih[row] = b_hh[row] = bias[n];
   }
   if (shape.projected()) {
     // dW_hr = dh^T r.

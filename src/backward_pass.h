@@ -36,9 +36,13 @@ struct BackwardBuffers {
   std::vector<float> d_out;    // dL/d(layer output)
   std::vector<float> d_below;  // dL/d(layer input)
   DirectionWork dirs[2];
-  // One weight matrix's gradient in gate-interleaved row order, before it
-  // is scattered to the parameters' order; written whole by every product.
-  std::vector<float> weight_rows;
+  // The bias gradient in gate-interleaved order, before it is scattered to
+  // the parameters' order.
+  std::vector<float> bias_columns;
+  // For each PyTorch gate row, its gate-interleaved column: the weight
+  // gradients' products read dA's columns in this order and so write the
+  // parameters' rows directly.
+  std::vector<int> gate_columns;
   std::vector<float> previous_states;  // h_{t-1} gathered for dW_hh
 };
 

@@ -34,6 +34,13 @@ class GateLayout {
     const int unit = column / panel_width * lanes_ + column % lanes_;
     return unit < hidden_ ? gate * hidden_ + unit : -1;
   }
+  // The interleaved column of PyTorch row `row` (gate * H + unit).
+  int ColumnOfRow(int row) const {
+    const int gate = row / hidden_;
+    const int unit = row % hidden_;
+    return (unit / lanes_ * kernels::kPanelVectors + gate) * lanes_ +
+           unit % lanes_;
+  }
 
  private:
   int hidden_ = 0;

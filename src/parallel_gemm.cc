@@ -68,7 +68,11 @@ void PackSharedB(const GemmContext& ctx, int k, int n, kernels::MatrixB b,
 }
 
 kernels::MatrixA OffsetRows(kernels::MatrixA a, int row) {
-  a.data += static_cast<ptrdiff_t>(row) * a.row_stride;
+  if (a.row_map != nullptr) {
+    a.row_map += row;
+  } else {
+    a.data += static_cast<ptrdiff_t>(row) * a.row_stride;
+  }
   return a;
 }
 

@@ -194,6 +194,80 @@ void TestGemmMatchesReferenceForAnyBlocking() {
   }
 }
 
+// Stored rows 0..stored-1 in a scrambled order, the first m of them: a map
+// that skips rows, as the gate-interleaved padding is skipped.
+std::vector<int> ScrambledRows(int m, int stored) {
+  std::vector<int> rows(stored);
+  for (int i = 0; i < stored; ++i) rows[i] = (i * 7 + 3) % stored;
+  std::reverse(rows.begin() + stored / 2, rows.end());
+  rows.resize(m);
+  return rows;
+}
+
+// A GEMM whose A rows come through a row_map must be bitwise the GEMM of A
+// with those rows copied out, for A stored either way and either form of B.
+void CheckRowMapCase(const KernelTable& kt, int m, int n, int k,
+                     const std::vector<Blocking>& blockings) {
+  // Seven rows more than the map uses; 7 does not divide the counts used.
+  const int stored = m + 7;
+  const std::vector<int> map = ScrambledRows(m, stored);
+  const auto a = RandomVector(static_cast<size_t>(stored) * k, 51);
+  const auto b = RandomVector(static_cast<size_t>(k) * n, 52);
+  PackedB packed;
+  PackPanels(
+      k, n, kPanelVectors * kt.lanes,
+      [&](int kk, int nn) { return b[static_cast<size_t>(kk) * n + nn]; },
+      &packed);
+  for (bool by_column : {false, true}) {
+    // Element (row, kk) of the stored A, and of the copied-out one.
+    auto at = [&](int rows, int row, int kk) {
+      return by_column ? static_cast<size_t>(kk) * rows + row
+                       : static_cast<size_t>(row) * k + kk;
+    };
+    std::vector<float> gathered(static_cast<size_t>(m) * k);
+    for (int i = 0; i < m; ++i) {
+      for (int kk = 0; kk < k; ++kk) {
+        gathered[at(m, i, kk)] = a[at(stored, map[i], kk)];
+      }
+    }
+    MatrixA mapped =
+        by_column ? MatrixA{a.data(), 1, stored} : MatrixA{a.data(), k, 1};
+    mapped.row_map = map.data();
+    const MatrixA plain = by_column ? MatrixA{gathered.data(), 1, m}
+                                    : MatrixA{gathered.data(), k, 1};
+    for (const Blocking& blk : blockings) {
+      const int ldc = n + 2;
+      std::vector<float> want(static_cast<size_t>(m) * ldc, kCanary);
+      std::vector<float> got = want;
+      kt.gemm(m, n, k, plain, {b.data(), n, 1}, 0.0f, want.data(), ldc, blk);
+      kt.gemm(m, n, k, mapped, {b.data(), n, 1}, 0.0f, got.data(), ldc, blk);
+      ASSERT_EQ(
+          0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
+          << kt.name << " gemm m=" << m << " n=" << n << " k=" << k
+          << " by column " << by_column << " mr=" << blk.mr;
+      kt.gemm_packed(m, n, k, plain, packed, 0.0f, want.data(), ldc, blk);
+      kt.gemm_packed(m, n, k, mapped, packed, 0.0f, got.data(), ldc, blk);
+      ASSERT_EQ(
+          0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
+          << kt.name << " gemm_packed m=" << m << " n=" << n << " k=" << k
+          << " by column " << by_column << " mr=" << blk.mr;
+    }
+  }
+}
+
+void TestGemmRowMapMatchesCopiedRows() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  for (int m : kRaggedSizes) {
+    for (int n : kRaggedSizes) {
+      for (int k : kRaggedSizes) {
+        CheckRowMapCase(kt, m, n, k,
+                        {DefaultBlocking(kt), DefaultPackedBlocking(kt)});
+      }
+    }
+  }
+  CheckRowMapCase(kt, 19, 70, 70, AllBlockings(kt));
+}
+
 // C = row_init + A B must be bitwise what filling C with row_init and
 // accumulating onto it gives, for one row (the GEMV path), K = 0, ragged
 // sizes and every blocking, without touching columns past N.
@@ -693,6 +767,7 @@ HWY_BEFORE_TEST(KernelsTest);
 namespace lstmkit::kernels {
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmMatchesReferenceForAnyBlocking);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmRowInitMatchesFillThenAccumulate);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmRowMapMatchesCopiedRows);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepAsGemmMatchesFusedTiles);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);

@@ -12,6 +12,7 @@
 #include "denormals.h"
 #include "kernels.h"
 #include "lstmkit/lstmkit.hpp"
+#include "packed_weights.h"
 #include "reference.h"
 #include "test_util.h"
 
@@ -242,6 +243,27 @@ TEST(GradientOptions, WithoutTheInputGradientTheRestIsBitwiseTheSame) {
     // Asking again fills x in the same Gradients.
     model.ComputeGradients(input, Target{y, {}}, LossConfig{}, &without);
     EXPECT_EQ(without.x, full.x);
+  }
+}
+
+// The weight gradients read dA through ColumnOfRow: it must be the inverse
+// of SourceRow over every real row, for every vector width, ragged H
+// included.
+TEST(GateLayout, ColumnOfRowInvertsSourceRow) {
+  for (int lanes : {1, 4, 8, 16}) {
+    for (int hidden : {1, 3, 17, 64, 129}) {
+      const internal::GateLayout gl(hidden, lanes);
+      std::vector<int> seen(4 * hidden, 0);
+      for (int column = 0; column < gl.width(); ++column) {
+        const int row = gl.SourceRow(column);
+        if (row < 0) continue;
+        ASSERT_LT(row, 4 * hidden);
+        ++seen[row];
+        EXPECT_EQ(gl.ColumnOfRow(row), column)
+            << "lanes " << lanes << " H " << hidden << " row " << row;
+      }
+      EXPECT_EQ(seen, std::vector<int>(4 * hidden, 1));
+    }
   }
 }
 

@@ -346,8 +346,9 @@ TEST(Determinism, InferenceIsBitwiseTheSameForEveryThreadCount) {
 }
 
 // The parallel GEMM packs B once for all of its tasks; its result must be
-// bitwise the single-threaded kernel's, for A stored either way, B stored
-// either way, beta 0 or 1, and ragged shapes (K = 0 included).
+// bitwise the single-threaded kernel's, for A stored either way (its rows
+// in order or through a row map), B stored either way, beta 0 or 1, and
+// ragged shapes (K = 0 included).
 TEST(ParallelGemm, BitwiseTheSingleThreadedKernel) {
   const kernels::KernelTable& kt = kernels::ActiveKernels();
   const internal::Tuning tuning = internal::ActiveTuning(kt);
@@ -362,11 +363,15 @@ TEST(ParallelGemm, BitwiseTheSingleThreadedKernel) {
     const std::vector<float> a = RandomVector(size_t(s.m) * s.k, 31);
     const std::vector<float> b = RandomVector(size_t(s.k) * s.n, 32);
     const std::vector<float> c0 = RandomVector(size_t(s.m) * s.n, 33);
-    for (bool a_by_column : {false, true}) {
+    std::vector<int> reversed(s.m);
+    for (int i = 0; i < s.m; ++i) reversed[i] = s.m - 1 - i;
+    for (int a_form = 0; a_form < 4; ++a_form) {
+      const bool a_by_column = a_form % 2 == 1;
       for (bool b_by_column : {false, true}) {
-        const kernels::MatrixA ma = a_by_column
-                                        ? kernels::MatrixA{a.data(), 1, s.m}
-                                        : kernels::MatrixA{a.data(), s.k, 1};
+        kernels::MatrixA ma = a_by_column ? kernels::MatrixA{a.data(), 1, s.m}
+                                          : kernels::MatrixA{a.data(), s.k, 1};
+        // Rows through a map: each task must start at its own rows of it.
+        if (a_form >= 2) ma.row_map = reversed.data();
         const kernels::MatrixB mb = b_by_column
                                         ? kernels::MatrixB{b.data(), 1, s.k}
                                         : kernels::MatrixB{b.data(), s.n, 1};
@@ -384,7 +389,8 @@ TEST(ParallelGemm, BitwiseTheSingleThreadedKernel) {
             EXPECT_TRUE(BitwiseEqual(got, want))
                 << threads << " threads, m=" << s.m << " n=" << s.n
                 << " k=" << s.k << " A by column " << a_by_column
-                << ", B by column " << b_by_column << ", beta " << beta;
+                << ", rows mapped " << (a_form >= 2) << ", B by column "
+                << b_by_column << ", beta " << beta;
           }
         }
       }
