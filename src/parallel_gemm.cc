@@ -159,9 +159,19 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
 
 void ParallelColumnSums(const GemmContext& ctx, int rows, int cols,
                         const float* a, int lda, float* sums) {
-  constexpr size_t kColumnsPerTask = 256;
+  // One range per slice of the threads, whole cache lines wide: each task
+  // then reads long runs of every row. Tasks of 256 columns read 1 KiB a
+  // whole row (4 KiB or more) apart, each run in another page, out of the
+  // prefetchers' reach: at 1 thread that took 3 % of a B=64 training step.
+  // Each column sums its rows in order whatever the cut, so the bits do not
+  // depend on it.
+  constexpr size_t kLineFloats = 64 / sizeof(float);
+  const size_t slices = static_cast<size_t>(ctx.threads->requested());
+  const size_t per_task = (static_cast<size_t>(cols) + slices - 1) / slices;
+  const size_t columns_per_task = std::max(
+      kLineFloats, (per_task + kLineFloats - 1) / kLineFloats * kLineFloats);
   ctx.threads->ForRanges(
-      cols, kColumnsPerTask, [&](int, size_t begin, size_t end) {
+      cols, columns_per_task, [&](int, size_t begin, size_t end) {
         std::fill(sums + begin, sums + end, 0.0f);
         for (int r = 0; r < rows; ++r) {
           const float* row = a + static_cast<ptrdiff_t>(r) * lda;

@@ -398,6 +398,36 @@ TEST(ParallelGemm, BitwiseTheSingleThreadedKernel) {
   }
 }
 
+// The bias gradients: every column summed over its rows in row order, so
+// the bits are the plain loop's whatever the thread count and column cut.
+TEST(ParallelColumnSums, BitwiseTheRowOrderSumForEveryThreadCount) {
+  const kernels::KernelTable& kt = kernels::ActiveKernels();
+  const internal::Tuning tuning = internal::ActiveTuning(kt);
+  for (int rows : {0, 3, 129}) {
+    for (int cols : {1, 17, 100, 1000}) {
+      const int lda = cols + 5;
+      const std::vector<float> a = RandomVector(size_t(rows) * lda, 34);
+      std::vector<float> want(cols, 0.0f);
+      for (int r = 0; r < rows; ++r) {
+        for (int j = 0; j < cols; ++j) want[j] += a[size_t(r) * lda + j];
+      }
+      for (int threads : kThreadCounts) {
+        const internal::Threads pool(threads);
+        const internal::GemmContext ctx{&pool, &kt, &tuning};
+        std::vector<float> got(cols + 1, -1.0f);
+        pool.Run([&] {
+          internal::ParallelColumnSums(ctx, rows, cols, a.data(), lda,
+                                       got.data());
+        });
+        EXPECT_EQ(got.back(), -1.0f) << "wrote past column " << cols;
+        got.pop_back();
+        EXPECT_TRUE(BitwiseEqual(got, want))
+            << threads << " threads, rows=" << rows << " cols=" << cols;
+      }
+    }
+  }
+}
+
 TEST(Threads, RejectsNegativeCounts) {
   Model model(Config(), InitOptions{1});
   EXPECT_THROW(model.set_threads(-1), Error);
