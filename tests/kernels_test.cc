@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
@@ -194,11 +195,13 @@ void TestGemmMatchesReferenceForAnyBlocking() {
   }
 }
 
-// Stored rows 0..stored-1 in a scrambled order, the first m of them: a map
-// that skips rows, as the gate-interleaved padding is skipped.
+// m distinct stored rows out of 0..stored-1, in a scrambled order: a map
+// that skips rows, as the gate-interleaved padding is skipped. Neighbours
+// swapped, then the second half reversed: a permutation by construction.
 std::vector<int> ScrambledRows(int m, int stored) {
   std::vector<int> rows(stored);
-  for (int i = 0; i < stored; ++i) rows[i] = (i * 7 + 3) % stored;
+  std::iota(rows.begin(), rows.end(), 0);
+  for (int i = 0; i + 1 < stored; i += 2) std::swap(rows[i], rows[i + 1]);
   std::reverse(rows.begin() + stored / 2, rows.end());
   rows.resize(m);
   return rows;
@@ -208,7 +211,7 @@ std::vector<int> ScrambledRows(int m, int stored) {
 // with those rows copied out, for A stored either way and either form of B.
 void CheckRowMapCase(const KernelTable& kt, int m, int n, int k,
                      const std::vector<Blocking>& blockings) {
-  // Seven rows more than the map uses; 7 does not divide the counts used.
+  // Seven stored rows that the map leaves out.
   const int stored = m + 7;
   const std::vector<int> map = ScrambledRows(m, stored);
   const auto a = RandomVector(static_cast<size_t>(stored) * k, 51);
