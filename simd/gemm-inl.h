@@ -358,48 +358,67 @@ inline void PrefetchPartOfPanel(const float* panel, size_t floats, int part,
   }
 }
 
+// Rows [begin, end) of A, packed as PackA leaves them at `data`.
+struct PackedRows {
+  const float* data;
+  int begin;
+  int end;
+};
+
+// Every micro-tile of one packed row block of A against one (kc x n_cols)
+// block of B. start.row_init, when set, holds the block's own columns.
+inline void PackedRowsTimesBlock(const PackedRows& a, int n_cols, int kc,
+                                 const BlockB& b, float* c, int ldc,
+                                 TileStart start, const Blocking& blk) {
+  const int tile_cols = blk.nr * static_cast<int>(hn::Lanes(DF()));
+  const MicroTileFn tile = SelectMicroTile(blk.mr, blk.nr);
+  float* slice_buffer = SliceBufferB(static_cast<size_t>(kc) * tile_cols);
+  const int row_tiles = (a.end - a.begin + blk.mr - 1) / blk.mr;
+  for (int jr = 0; jr < n_cols; jr += tile_cols) {
+    const PanelSlice slice =
+        TileSliceOfB(b, jr, kc, tile_cols, row_tiles, slice_buffer);
+    const size_t cols = std::min(tile_cols, n_cols - jr);
+    const TileStart tile_start{start.load_c,
+                               start.row_init ? start.row_init + jr : nullptr};
+    const int next = jr + tile_cols;
+    const float* next_panel =
+        next < n_cols && next % b.panel_width == 0
+            ? b.base + next / b.panel_width * b.panel_stride
+            : nullptr;
+    for (int ir = a.begin; ir < a.end; ir += blk.mr) {
+      if (next_panel != nullptr) {
+        PrefetchPartOfPanel(next_panel, static_cast<size_t>(kc) * b.panel_width,
+                            (ir - a.begin) / blk.mr, row_tiles);
+      }
+      PrefetchTileOfC(c + static_cast<ptrdiff_t>(ir + blk.mr) * ldc + jr, ldc,
+                      std::min(blk.mr, a.end - ir - blk.mr), cols);
+      tile(kc, a.data + static_cast<size_t>(ir - a.begin) * kc, slice,
+           c + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc, tile_start,
+           std::min(blk.mr, a.end - ir), cols);
+    }
+  }
+}
+
+// Fewer rows than a tile: shrink the tile rather than compute zeros.
+inline Blocking BlockingForRows(int m, const Blocking& requested) {
+  Blocking blk = requested;
+  blk.mr = std::min(blk.mr, m);
+  blk.mc = (blk.mc + blk.mr - 1) / blk.mr * blk.mr;
+  return blk;
+}
+
 // One (kc x nc) block of B against every row block of A.
 // start.row_init, when set, holds the block's own columns.
 inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
                          const BlockB& b, float* c, int ldc, TileStart start,
                          const Blocking& requested) {
-  // Fewer rows than a tile: shrink the tile rather than compute zeros.
-  Blocking blk = requested;
-  blk.mr = std::min(blk.mr, m);
-  const int tile_cols = blk.nr * static_cast<int>(hn::Lanes(DF()));
-  const MicroTileFn tile = SelectMicroTile(blk.mr, blk.nr);
-  const int mc = (blk.mc + blk.mr - 1) / blk.mr * blk.mr;
-  float* packed_a = PackBufferA(static_cast<size_t>(mc) * kc);
-  float* slice_buffer = SliceBufferB(static_cast<size_t>(kc) * tile_cols);
-  for (int ic = 0; ic < m; ic += mc) {
-    const int ic_end = std::min(m, ic + mc);
+  const Blocking blk = BlockingForRows(m, requested);
+  float* packed_a = PackBufferA(static_cast<size_t>(blk.mc) * kc);
+  for (int ic = 0; ic < m; ic += blk.mc) {
+    const int ic_end = std::min(m, ic + blk.mc);
     PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
-    for (int jr = 0; jr < n_cols; jr += tile_cols) {
-      const PanelSlice slice =
-          TileSliceOfB(b, jr, kc, tile_cols,
-                       (ic_end - ic + blk.mr - 1) / blk.mr, slice_buffer);
-      const size_t cols = std::min(tile_cols, n_cols - jr);
-      const TileStart tile_start{
-          start.load_c, start.row_init ? start.row_init + jr : nullptr};
-      const int next = jr + tile_cols;
-      const float* next_panel =
-          next < n_cols && next % b.panel_width == 0
-              ? b.base + next / b.panel_width * b.panel_stride
-              : nullptr;
-      const int row_tiles = (ic_end - ic + blk.mr - 1) / blk.mr;
-      for (int ir = ic; ir < ic_end; ir += blk.mr) {
-        if (next_panel != nullptr) {
-          PrefetchPartOfPanel(next_panel,
-                              static_cast<size_t>(kc) * b.panel_width,
-                              (ir - ic) / blk.mr, row_tiles);
-        }
-        PrefetchTileOfC(c + static_cast<ptrdiff_t>(ir + blk.mr) * ldc + jr, ldc,
-                        std::min(blk.mr, ic_end - ir - blk.mr), cols);
-        tile(kc, packed_a + static_cast<size_t>(ir - ic) * kc, slice,
-             c + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc, tile_start,
-             std::min(blk.mr, ic_end - ir), cols);
-      }
-    }
+    PackedRowsTimesBlock({packed_a, ic, ic_end}, n_cols, kc, b, c, ldc, start,
+                         blk);
   }
 }
 
@@ -469,6 +488,43 @@ inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
       const BlockB block{packed.data(), static_cast<size_t>(kc) * pw, pw};
       BlockProduct(m, n_cols, kc, a, pc, block, c + jc, ldc,
                    {pc > 0 || beta != 0.0f, nullptr}, blk);
+    }
+  }
+}
+
+// Every product's C = A * B_q, with each (mc x kc) block of A packed once
+// for all of them: the same tiles and the same K order as GemmPacked with
+// beta 0, so the same bits.
+inline void GemmPackedSharedA(int m, int k, MatrixA a,
+                              const SharedAProduct* products, int count,
+                              const Blocking& requested) {
+  if (m <= 0) return;
+  if (k == 0) {
+    for (int q = 0; q < count; ++q) {
+      ClearRows(m, products[q].b.n, products[q].c, products[q].ldc);
+    }
+    return;
+  }
+  const Blocking blk = BlockingForRows(m, requested);
+  float* packed_a =
+      PackBufferA(static_cast<size_t>(blk.mc) * std::min(blk.kc, k));
+  for (int pc = 0; pc < k; pc += blk.kc) {
+    const int kc = std::min(blk.kc, k - pc);
+    for (int ic = 0; ic < m; ic += blk.mc) {
+      const int ic_end = std::min(m, ic + blk.mc);
+      PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
+      for (int q = 0; q < count; ++q) {
+        const PackedPanels& b = products[q].b;
+        const int pw = b.panel_width;
+        const int nc = (blk.nc + pw - 1) / pw * pw;
+        for (int jc = 0; jc < b.n; jc += nc) {
+          const BlockB block{b.panel(jc / pw) + static_cast<size_t>(pc) * pw,
+                             static_cast<size_t>(b.k) * pw, pw};
+          PackedRowsTimesBlock({packed_a, ic, ic_end}, std::min(nc, b.n - jc),
+                               kc, block, products[q].c + jc, products[q].ldc,
+                               {pc > 0, nullptr}, blk);
+        }
+      }
     }
   }
 }

@@ -92,6 +92,13 @@ struct PackedB {
   }
 };
 
+// One product of gemm_packed_shared_a: C[M][b.n] = A * b, C overwritten.
+struct SharedAProduct {
+  PackedPanels b;
+  float* c = nullptr;
+  int ldc = 0;
+};
+
 // bfloat16 bits of x, rounded to nearest, ties to even (a plain truncation,
 // which Highway's DemoteTo does, would bias every weight toward zero). NaN
 // stays NaN.
@@ -234,6 +241,12 @@ struct KernelTable {
   void (*gemm_packed_row_init)(int m, int n, int k, MatrixA a,
                                const PackedPanels& b, const float* row_init,
                                float* c, int ldc, const Blocking& blocking);
+  // C_q = A * B_q for `count` products that share A, each block of A
+  // packed once for all of them; bitwise equal to gemm_packed with beta 0
+  // on each product alone.
+  void (*gemm_packed_shared_a)(int m, int k, MatrixA a,
+                               const SharedAProduct* products, int count,
+                               const Blocking& blocking);
   // The same with B packed block by block during the call.
   void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
                int ldc, const Blocking& blocking);

@@ -324,14 +324,21 @@ void WeightGradients(const Model::Impl& model, const LayerShape& shape,
   const int rows = static_cast<int>(seq.total_rows());
   kernels::MatrixA d_gates_by_row{w.d_gates.data(), 1, width};
   d_gates_by_row.row_map = GateColumns(gl, &buffers->gate_columns).data();
-  // dW = dA^T X over every step at once: K = R.
-  ParallelGemm(ctx, gate_rows, shape.in, rows, d_gates_by_row, {x, shape.in, 1},
-               0.0f, d_params + layout.weight_ih(layer, dir), shape.in);
   const float* h_prev =
       PreviousStates(shape, seq, trace, dir, &buffers->previous_states);
-  ParallelGemm(ctx, gate_rows, shape.state, rows, d_gates_by_row,
-               {h_prev, shape.state, 1}, 0.0f,
-               d_params + layout.weight_hh(layer, dir), shape.state);
+  // dW_ih = dA^T X and dW_hh = dA^T H_prev over every step at once (K = R),
+  // with dA packed once for both.
+  const SharedAOutput outputs[] = {{{x, shape.in, 1},
+                                    shape.in,
+                                    d_params + layout.weight_ih(layer, dir),
+                                    shape.in,
+                                    &buffers->packed_inputs},
+                                   {{h_prev, shape.state, 1},
+                                    shape.state,
+                                    d_params + layout.weight_hh(layer, dir),
+                                    shape.state,
+                                    &buffers->packed_states}};
+  ParallelGemmSharedA(ctx, gate_rows, rows, d_gates_by_row, outputs, 2);
   std::vector<float>& bias = buffers->bias_columns;
   bias.resize(width);
   ParallelColumnSums(ctx, rows, width, w.d_gates.data(), width, bias.data());

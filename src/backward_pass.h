@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "forward_pass.h"
+#include "kernels.h"
 #include "layer_steps.h"
 #include "model_impl.h"
 #include "sequence_layout.h"
@@ -44,6 +45,10 @@ struct BackwardBuffers {
   // parameters' rows directly.
   std::vector<int> gate_columns;
   std::vector<float> previous_states;  // h_{t-1} gathered for dW_hh
+  // X and h_{t-1} packed for the weight gradients' products, kept between
+  // calls so that their pages are not faulted in again every step.
+  kernels::PackedB packed_inputs;
+  kernels::PackedB packed_states;
 };
 
 // d_output = dL/d(output) for trace.output (the head's pre-activation, or the

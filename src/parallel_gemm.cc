@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "check.h"
+
 namespace lstmkit::internal {
 
 namespace {
@@ -154,6 +156,39 @@ void ParallelGemm(const GemmContext& ctx, int m, int n, int k,
     ctx.kernels->gemm_packed(
         std::min(grid.rows_per_block, m - row), cols.n, k, OffsetRows(a, row),
         cols, beta, c + static_cast<ptrdiff_t>(row) * ldc + col, ldc, blocking);
+  });
+}
+
+void ParallelGemmSharedA(const GemmContext& ctx, int m, int k,
+                         kernels::MatrixA a, const SharedAOutput* outputs,
+                         int count) {
+  Require(count >= 0 && count <= kMaxSharedAOutputs,
+          "ParallelGemmSharedA: at most ", kMaxSharedAOutputs, " outputs");
+  const kernels::Blocking& blocking = ctx.tuning->gemm;
+  const int tile_width = blocking.nr * ctx.kernels->lanes;
+  for (int q = 0; q < count; ++q) {
+    PackSharedB(ctx, k, outputs[q].n, outputs[q].b, tile_width,
+                outputs[q].packed);
+  }
+  BlockGrid grid(m, 1, *ctx.tuning, blocking.mr, tile_width);
+  if (ctx.threads->concurrency() == 1) {
+    grid.rows_per_block = std::max(m, 1);
+    grid.row_blocks = 1;
+  } else {
+    BalanceRowBlocks(m, blocking.mr, ctx.threads->concurrency(), &grid);
+  }
+  ctx.threads->For(grid.row_blocks, [&](int block) {
+    const int row = block * grid.rows_per_block;
+    kernels::SharedAProduct products[kMaxSharedAOutputs];
+    for (int q = 0; q < count; ++q) {
+      products[q] = {
+          *outputs[q].packed,
+          outputs[q].c + static_cast<ptrdiff_t>(row) * outputs[q].ldc,
+          outputs[q].ldc};
+    }
+    ctx.kernels->gemm_packed_shared_a(std::min(grid.rows_per_block, m - row), k,
+                                      OffsetRows(a, row), products, count,
+                                      blocking);
   });
 }
 

@@ -24,6 +24,27 @@ void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
                         float beta, float* c, int ldc,
                         const float* row_init = nullptr);
 
+// One output of ParallelGemmSharedA: C[M][n] = A * B, C overwritten.
+// `packed` is scratch for B packed once for every task; a caller that keeps
+// it between calls saves its allocation.
+struct SharedAOutput {
+  kernels::MatrixB b;
+  int n = 0;
+  float* c = nullptr;
+  int ldc = 0;
+  kernels::PackedB* packed = nullptr;
+};
+
+constexpr int kMaxSharedAOutputs = 4;
+
+// C_q = A * B_q for up to kMaxSharedAOutputs outputs over blocks of A's
+// rows, each block of A packed once for all of them. Bitwise equal to
+// ParallelGemm with beta 0 on each output alone, for any thread count.
+// Call from inside Threads::Run.
+void ParallelGemmSharedA(const GemmContext& ctx, int m, int k,
+                         kernels::MatrixA a, const SharedAOutput* outputs,
+                         int count);
+
 // sums[j] = sum over rows r, in row order, of a[r][j].
 void ParallelColumnSums(const GemmContext& ctx, int rows, int cols,
                         const float* a, int lda, float* sums);

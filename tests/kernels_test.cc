@@ -271,6 +271,69 @@ void TestGemmRowMapMatchesCopiedRows() {
   CheckRowMapCase(kt, 19, 70, 70, AllBlockings(kt));
 }
 
+// Products sharing one A must each be bitwise what gemm_packed gives alone
+// (beta 0), for A stored either way and through a row map, B packed in
+// panels of either width, K = 0 included, and leave C's padding alone.
+void CheckSharedACase(const KernelTable& kt, int m, int k, int n0, int n1,
+                      const std::vector<Blocking>& blockings) {
+  const int stored = m + 5;
+  const std::vector<int> map = ScrambledRows(m, stored);
+  const auto a = RandomVector(static_cast<size_t>(stored) * k, 61);
+  const int n[2] = {n0, n1};
+  const int ldc[2] = {n0 + 3, n1 + 1};
+  for (const Blocking& blk : blockings) {
+    for (int pw : {blk.nr * kt.lanes, kPanelVectors * kt.lanes}) {
+      PackedB packed[2];
+      for (int q = 0; q < 2; ++q) {
+        const auto b = RandomVector(static_cast<size_t>(k) * n[q], 62 + q);
+        PackPanels(
+            k, n[q], pw,
+            [&](int kk, int nn) {
+              return b[static_cast<size_t>(kk) * n[q] + nn];
+            },
+            &packed[q]);
+      }
+      for (int form = 0; form < 3; ++form) {
+        MatrixA ma =
+            form == 0 ? MatrixA{a.data(), k, 1} : MatrixA{a.data(), 1, stored};
+        if (form == 2) ma.row_map = map.data();
+        std::vector<float> want[2], got[2];
+        SharedAProduct products[2];
+        for (int q = 0; q < 2; ++q) {
+          want[q].assign(static_cast<size_t>(m) * ldc[q], kCanary);
+          got[q] = want[q];
+          kt.gemm_packed(m, n[q], k, ma, packed[q], 0.0f, want[q].data(),
+                         ldc[q], blk);
+          products[q] = {packed[q], got[q].data(), ldc[q]};
+        }
+        kt.gemm_packed_shared_a(m, k, ma, products, 2, blk);
+        for (int q = 0; q < 2; ++q) {
+          ASSERT_EQ(0, std::memcmp(got[q].data(), want[q].data(),
+                                   got[q].size() * sizeof(float)))
+              << kt.name << " product " << q << " m=" << m << " k=" << k
+              << " n=" << n[q] << " form " << form << " pw=" << pw
+              << " mr=" << blk.mr << " kc=" << blk.kc;
+        }
+      }
+    }
+  }
+}
+
+void TestGemmSharedAMatchesSeparateProducts() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  for (int m : kRaggedSizes) {
+    for (int k : {0, 1, 17, 129}) {
+      for (int n : kRaggedSizes) {
+        CheckSharedACase(kt, m, k, n, n == 1 ? 63 : n - 1,
+                         {DefaultBlocking(kt), DefaultPackedBlocking(kt)});
+      }
+    }
+  }
+  // K = 70 and 19 rows cross every blocking's kc and mc, so later K blocks
+  // must start from C and every row block must be packed for both products.
+  CheckSharedACase(kt, 19, 70, 70, 33, AllBlockings(kt));
+}
+
 // C = row_init + A B must be bitwise what filling C with row_init and
 // accumulating onto it gives, for one row (the GEMV path), K = 0, ragged
 // sizes and every blocking, without touching columns past N.
@@ -771,6 +834,7 @@ namespace lstmkit::kernels {
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmMatchesReferenceForAnyBlocking);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmRowInitMatchesFillThenAccumulate);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmRowMapMatchesCopiedRows);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmSharedAMatchesSeparateProducts);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepAsGemmMatchesFusedTiles);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);

@@ -8,6 +8,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -391,6 +392,63 @@ TEST(ParallelGemm, BitwiseTheSingleThreadedKernel) {
                 << " k=" << s.k << " A by column " << a_by_column
                 << ", rows mapped " << (a_form >= 2) << ", B by column "
                 << b_by_column << ", beta " << beta;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The weight gradients' products share A: each output must be bitwise the
+// single-threaded kernel's product alone, for A stored either way or
+// through a row map, B stored either way, ragged shapes (K = 0 included),
+// and scratch reused from a call of another shape.
+TEST(ParallelGemmSharedA, BitwiseEachProductAloneForEveryThreadCount) {
+  const kernels::KernelTable& kt = kernels::ActiveKernels();
+  const internal::Tuning tuning = internal::ActiveTuning(kt);
+  struct Shape {
+    int m, k, n0, n1;
+  };
+  kernels::PackedB scratch[2];
+  for (const Shape& s : {Shape{400, 64, 136, 40}, Shape{97, 50, 40, 3},
+                         Shape{5, 17, 3, 9}, Shape{130, 0, 40, 7}}) {
+    const std::vector<float> a = RandomVector(size_t(s.m) * s.k, 35);
+    const int n[2] = {s.n0, s.n1};
+    std::vector<float> b[2];
+    for (int q = 0; q < 2; ++q) b[q] = RandomVector(size_t(s.k) * n[q], 36 + q);
+    std::vector<int> reversed(s.m);
+    for (int i = 0; i < s.m; ++i) reversed[i] = s.m - 1 - i;
+    for (int a_form = 0; a_form < 3; ++a_form) {
+      kernels::MatrixA ma = a_form == 0 ? kernels::MatrixA{a.data(), s.k, 1}
+                                        : kernels::MatrixA{a.data(), 1, s.m};
+      if (a_form == 2) ma.row_map = reversed.data();
+      for (bool b_by_column : {false, true}) {
+        kernels::MatrixB mb[2];
+        std::vector<float> want[2];
+        for (int q = 0; q < 2; ++q) {
+          mb[q] = b_by_column ? kernels::MatrixB{b[q].data(), 1, s.k}
+                              : kernels::MatrixB{b[q].data(), n[q], 1};
+          want[q].assign(size_t(s.m) * n[q], -1.0f);
+          kt.gemm(s.m, n[q], s.k, ma, mb[q], 0.0f, want[q].data(), n[q],
+                  tuning.gemm);
+        }
+        for (int threads : kThreadCounts) {
+          const internal::Threads pool(threads);
+          const internal::GemmContext ctx{&pool, &kt, &tuning};
+          std::vector<float> got[2];
+          internal::SharedAOutput outputs[2];
+          for (int q = 0; q < 2; ++q) {
+            got[q].assign(want[q].size(), std::nanf(""));
+            outputs[q] = {mb[q], n[q], got[q].data(), n[q], &scratch[q]};
+          }
+          pool.Run([&] {
+            internal::ParallelGemmSharedA(ctx, s.m, s.k, ma, outputs, 2);
+          });
+          for (int q = 0; q < 2; ++q) {
+            EXPECT_TRUE(BitwiseEqual(got[q], want[q]))
+                << "product " << q << ", " << threads << " threads, m=" << s.m
+                << " k=" << s.k << " n=" << n[q] << " A form " << a_form
+                << ", B by column " << b_by_column;
           }
         }
       }
