@@ -492,36 +492,69 @@ inline void Gemm(int m, int n, int k, MatrixA a, MatrixB b, float beta,
   }
 }
 
+// Scratch for the B blocks of GemmSharedA's unpacked products, reused
+// across calls on a thread.
+inline float* SharedBlockBufferB(size_t size) {
+  static thread_local AlignedBuffer buffer;
+  if (buffer.size() < size) buffer.Resize(size);
+  return buffer.data();
+}
+
+// Where product q's B block for depth pc..pc+kc lies: in its panels packed
+// ahead, or packed here, one tile wide as Gemm packs it, into `scratch`.
+inline BlockB SharedABlockOfB(const SharedAProduct& product, int pc, int kc,
+                              int tile_cols, float* scratch) {
+  const PackedPanels& packed = product.packed;
+  if (packed.data != nullptr) {
+    return {packed.data + static_cast<size_t>(pc) * packed.panel_width,
+            static_cast<size_t>(packed.k) * packed.panel_width,
+            packed.panel_width};
+  }
+  PackB(product.b, pc, kc, 0, product.n, tile_cols, scratch);
+  return {scratch, static_cast<size_t>(kc) * tile_cols, tile_cols};
+}
+
 // Every product's C = A * B_q, with each (mc x kc) block of A packed once
-// for all of them: the same tiles and the same K order as GemmPacked with
-// beta 0, so the same bits.
-inline void GemmPackedSharedA(int m, int k, MatrixA a,
-                              const SharedAProduct* products, int count,
-                              const Blocking& requested) {
+// for all of them: the same tiles and the same K order as GemmPacked (or
+// Gemm) with beta 0, so the same bits.
+inline void GemmSharedA(int m, int k, MatrixA a, const SharedAProduct* products,
+                        int count, const Blocking& requested) {
   if (m <= 0) return;
   if (k == 0) {
     for (int q = 0; q < count; ++q) {
-      ClearRows(m, products[q].b.n, products[q].c, products[q].ldc);
+      ClearRows(m, products[q].n, products[q].c, products[q].ldc);
     }
     return;
   }
   const Blocking blk = BlockingForRows(m, requested);
-  float* packed_a =
-      PackBufferA(static_cast<size_t>(blk.mc) * std::min(blk.kc, k));
+  const int tile_cols = blk.nr * static_cast<int>(hn::Lanes(DF()));
+  const int depth = std::min(blk.kc, k);
+  float* packed_a = PackBufferA(static_cast<size_t>(blk.mc) * depth);
+  size_t offsets[kMaxSharedAProducts + 1] = {};
+  for (int q = 0; q < count; ++q) {
+    const size_t cols = (products[q].n + tile_cols - 1) / tile_cols * tile_cols;
+    offsets[q + 1] = offsets[q] + static_cast<size_t>(depth) * cols;
+  }
+  float* scratch = SharedBlockBufferB(offsets[count]);
+  BlockB blocks[kMaxSharedAProducts];
   for (int pc = 0; pc < k; pc += blk.kc) {
     const int kc = std::min(blk.kc, k - pc);
+    for (int q = 0; q < count; ++q) {
+      blocks[q] =
+          SharedABlockOfB(products[q], pc, kc, tile_cols, scratch + offsets[q]);
+    }
     for (int ic = 0; ic < m; ic += blk.mc) {
       const int ic_end = std::min(m, ic + blk.mc);
       PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
       for (int q = 0; q < count; ++q) {
-        const PackedPanels& b = products[q].b;
-        const int pw = b.panel_width;
+        const int pw = blocks[q].panel_width;
         const int nc = (blk.nc + pw - 1) / pw * pw;
-        for (int jc = 0; jc < b.n; jc += nc) {
-          const BlockB block{b.panel(jc / pw) + static_cast<size_t>(pc) * pw,
-                             static_cast<size_t>(b.k) * pw, pw};
-          PackedRowsTimesBlock({packed_a, ic, ic_end}, std::min(nc, b.n - jc),
-                               kc, block, products[q].c + jc, products[q].ldc,
+        for (int jc = 0; jc < products[q].n; jc += nc) {
+          BlockB block = blocks[q];
+          block.base += jc / pw * block.panel_stride;
+          PackedRowsTimesBlock({packed_a, ic, ic_end},
+                               std::min(nc, products[q].n - jc), kc, block,
+                               products[q].c + jc, products[q].ldc,
                                {pc > 0, nullptr}, blk);
         }
       }

@@ -27,7 +27,8 @@ void FillGemmKernels(KernelTable* table) {
   table->gemm_packed = &GemmPacked;
   table->gemm_packed_row_init = &GemmPackedRowInit;
   table->gemm = &Gemm;
-  table->gemm_packed_shared_a = &GemmPackedSharedA;
+  table->gemm_shared_a = &GemmSharedA;
+  table->pack_b = &PackB;
   table->gemv_packed = &GemvPacked;
   table->gemv_packed_bf16 = &GemvPackedBF16;
   table->transpose_rows = &TransposeRows;

@@ -92,12 +92,18 @@ struct PackedB {
   }
 };
 
-// One product of gemm_packed_shared_a: C[M][b.n] = A * b, C overwritten.
+// One product of gemm_shared_a: C[M][n] = A * B, C overwritten. B is
+// either packed ahead (`packed`, when its data is set) or read from `b`
+// and packed block by block during the call, in panels one tile wide.
 struct SharedAProduct {
-  PackedPanels b;
+  PackedPanels packed;
+  MatrixB b;
+  int n = 0;
   float* c = nullptr;
   int ldc = 0;
 };
+
+constexpr int kMaxSharedAProducts = 4;
 
 // bfloat16 bits of x, rounded to nearest, ties to even (a plain truncation,
 // which Highway's DemoteTo does, would bias every weight toward zero). NaN
@@ -241,15 +247,19 @@ struct KernelTable {
   void (*gemm_packed_row_init)(int m, int n, int k, MatrixA a,
                                const PackedPanels& b, const float* row_init,
                                float* c, int ldc, const Blocking& blocking);
-  // C_q = A * B_q for `count` products that share A, each block of A
-  // packed once for all of them; bitwise equal to gemm_packed with beta 0
-  // on each product alone.
-  void (*gemm_packed_shared_a)(int m, int k, MatrixA a,
-                               const SharedAProduct* products, int count,
-                               const Blocking& blocking);
+  // C_q = A * B_q for up to kMaxSharedAProducts products that share A,
+  // each block of A packed once for all of them; bitwise equal to
+  // gemm_packed (or gemm) with beta 0 on each product alone.
+  void (*gemm_shared_a)(int m, int k, MatrixA a, const SharedAProduct* products,
+                        int count, const Blocking& blocking);
   // The same with B packed block by block during the call.
   void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
                int ldc, const Blocking& blocking);
+  // Packs B[pc..pc+kc)[jc..jc+n_cols) into panels of pw columns, each
+  // [kc][pw] and zero-padded, one after another from `out`: the layout of
+  // PackedB with k = kc.
+  void (*pack_b)(MatrixB b, int pc, int kc, int jc, int n_cols, int pw,
+                 float* out);
   // y[N] = y_init + x[K] * B, bitwise equal to gemm_packed_row_init with
   // M = 1. A null y_init starts from zero; y_init may be y itself.
   void (*gemv_packed)(int n, int k, const float* x, const PackedPanels& b,

@@ -25,8 +25,8 @@ void ParallelGemmPacked(const GemmContext& ctx, int m, int n, int k,
                         const float* row_init = nullptr);
 
 // One output of ParallelGemmSharedA: C[M][n] = A * B, C overwritten.
-// `packed` is scratch for B packed once for every task; a caller that keeps
-// it between calls saves its allocation.
+// `packed` is scratch for B packed once for every task (on more than one
+// thread); a caller that keeps it between calls saves its allocation.
 struct SharedAOutput {
   kernels::MatrixB b;
   int n = 0;
@@ -35,11 +35,9 @@ struct SharedAOutput {
   kernels::PackedB* packed = nullptr;
 };
 
-constexpr int kMaxSharedAOutputs = 4;
-
-// C_q = A * B_q for up to kMaxSharedAOutputs outputs over blocks of A's
-// rows, each block of A packed once for all of them. Bitwise equal to
-// ParallelGemm with beta 0 on each output alone, for any thread count.
+// C_q = A * B_q for up to kernels::kMaxSharedAProducts outputs over blocks
+// of A's rows, each block of A packed once for all of them. Bitwise equal
+// to ParallelGemm with beta 0 on each output alone, for any thread count.
 // Call from inside Threads::Run.
 void ParallelGemmSharedA(const GemmContext& ctx, int m, int k,
                          kernels::MatrixA a, const SharedAOutput* outputs,

@@ -410,8 +410,10 @@ TEST(ParallelGemmSharedA, BitwiseEachProductAloneForEveryThreadCount) {
     int m, k, n0, n1;
   };
   kernels::PackedB scratch[2];
-  for (const Shape& s : {Shape{400, 64, 136, 40}, Shape{97, 50, 40, 3},
-                         Shape{5, 17, 3, 9}, Shape{130, 0, 40, 7}}) {
+  // K = 300 crosses the default kc, so later K blocks must start from C.
+  for (const Shape& s :
+       {Shape{400, 64, 136, 40}, Shape{97, 50, 40, 3}, Shape{5, 17, 3, 9},
+        Shape{130, 0, 40, 7}, Shape{70, 300, 20, 33}}) {
     const std::vector<float> a = RandomVector(size_t(s.m) * s.k, 35);
     const int n[2] = {s.n0, s.n1};
     std::vector<float> b[2];
