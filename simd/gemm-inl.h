@@ -530,10 +530,13 @@ inline void GemmSharedA(int m, int k, MatrixA a, const SharedAProduct* products,
   const int tile_cols = blk.nr * static_cast<int>(hn::Lanes(DF()));
   const int depth = std::min(blk.kc, k);
   float* packed_a = PackBufferA(static_cast<size_t>(blk.mc) * depth);
+  // Scratch for the products whose B this call packs; none for the others.
   size_t offsets[kMaxSharedAProducts + 1] = {};
   for (int q = 0; q < count; ++q) {
+    const bool packs_here = products[q].packed.data == nullptr;
     const size_t cols = (products[q].n + tile_cols - 1) / tile_cols * tile_cols;
-    offsets[q + 1] = offsets[q] + static_cast<size_t>(depth) * cols;
+    offsets[q + 1] =
+        offsets[q] + (packs_here ? static_cast<size_t>(depth) * cols : 0);
   }
   float* scratch = SharedBlockBufferB(offsets[count]);
   BlockB blocks[kMaxSharedAProducts];

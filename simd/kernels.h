@@ -247,14 +247,14 @@ struct KernelTable {
   void (*gemm_packed_row_init)(int m, int n, int k, MatrixA a,
                                const PackedPanels& b, const float* row_init,
                                float* c, int ldc, const Blocking& blocking);
+  // The same with B packed block by block during the call.
+  void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
+               int ldc, const Blocking& blocking);
   // C_q = A * B_q for up to kMaxSharedAProducts products that share A,
   // each block of A packed once for all of them; bitwise equal to
   // gemm_packed (or gemm) with beta 0 on each product alone.
   void (*gemm_shared_a)(int m, int k, MatrixA a, const SharedAProduct* products,
                         int count, const Blocking& blocking);
-  // The same with B packed block by block during the call.
-  void (*gemm)(int m, int n, int k, MatrixA a, MatrixB b, float beta, float* c,
-               int ldc, const Blocking& blocking);
   // Packs B[pc..pc+kc)[jc..jc+n_cols) into panels of pw columns, each
   // [kc][pw] and zero-padded, one after another from `out`: the layout of
   // PackedB with k = kc.

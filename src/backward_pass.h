@@ -45,8 +45,9 @@ struct BackwardBuffers {
   // parameters' rows directly.
   std::vector<int> gate_columns;
   std::vector<float> previous_states;  // h_{t-1} gathered for dW_hh
-  // X and h_{t-1} packed for the weight gradients' products, kept between
-  // calls so that their pages are not faulted in again every step.
+  // X and h_{t-1} packed for the weight gradients' products when they run
+  // on more than one thread (one thread packs block by block), kept
+  // between calls so that their pages are not faulted in again every step.
   kernels::PackedB packed_inputs;
   kernels::PackedB packed_states;
 };
