@@ -167,6 +167,46 @@ void BM_LstmStep(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// y = x B over packed weights (the batch-1 step's product) in weight GB/s;
+// args: N, K, bfloat16 (0/1). With N = 4H and K = H, f32 weights fit a
+// 512 KiB L2 up to H = 128 and bfloat16 up to H = 181.
+void BM_GemvPacked(benchmark::State& state) {
+  const int n = state.range(0), k = state.range(1);
+  const bool bf16 = state.range(2) == 1;
+  const auto& kt = ActiveKernels();
+  const int pw = kernels::kPanelVectors * kt.lanes;
+  auto weight = [](int kk, int nn) { return 0.001f * ((kk + nn) % 7); };
+  kernels::PackedB f32;
+  kernels::PackedBF16 half;
+  if (bf16) {
+    kernels::PackPanelsBF16(k, n, pw, weight, &half);
+  } else {
+    kernels::PackPanels(k, n, pw, weight, &f32);
+  }
+  std::vector<float> x = Filled(k, 0.5f), y(n);
+  for (auto _ : state) {
+    if (bf16) {
+      kt.gemv_packed_bf16(n, k, x.data(), half.Panels(0, half.panels()),
+                          nullptr, y.data());
+    } else {
+      kt.gemv_packed(n, k, x.data(), f32.Panels(0, f32.panels()), nullptr,
+                     y.data());
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  ReportFlops(state, 2.0 * n * k);
+  state.counters["weight_GBps"] =
+      benchmark::Counter(1e-9 * n * k * (bf16 ? 2 : 4),
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_GemvPacked)
+    ->Args({512, 128, 0})
+    ->Args({512, 128, 1})
+    ->Args({1024, 256, 0})
+    ->Args({1024, 256, 1})
+    ->Args({2048, 512, 0})
+    ->Args({2048, 512, 1});
+
 // Every tile shape a tuner may choose, on the 512 cube; args: candidate
 // index, kc (0 = default).
 void BM_GemmTiles(benchmark::State& state) {

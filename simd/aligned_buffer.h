@@ -1,4 +1,5 @@
-// A fixed-size heap buffer of floats aligned for any vector width.
+// A fixed-size heap buffer aligned for any vector width, so that a
+// vector load never straddles two cache lines.
 #ifndef LSTMKIT_SIMD_ALIGNED_BUFFER_H_
 #define LSTMKIT_SIMD_ALIGNED_BUFFER_H_
 
@@ -9,48 +10,51 @@
 
 namespace lstmkit::kernels {
 
-class AlignedBuffer {
+template <typename T>
+class AlignedArray {
  public:
   static constexpr std::align_val_t kAlignment{64};
 
-  AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t size) { Resize(size); }
-  AlignedBuffer(const AlignedBuffer& other) { *this = other; }
-  AlignedBuffer& operator=(const AlignedBuffer& other) {
+  AlignedArray() = default;
+  explicit AlignedArray(size_t size) { Resize(size); }
+  AlignedArray(const AlignedArray& other) { *this = other; }
+  AlignedArray& operator=(const AlignedArray& other) {
     if (this != &other) {
       Resize(other.size_);
       if (size_ > 0)
-        std::memcpy(data_.get(), other.data_.get(), size_ * sizeof(float));
+        std::memcpy(data_.get(), other.data_.get(), size_ * sizeof(T));
     }
     return *this;
   }
-  AlignedBuffer(AlignedBuffer&&) noexcept = default;
-  AlignedBuffer& operator=(AlignedBuffer&&) noexcept = default;
+  AlignedArray(AlignedArray&&) noexcept = default;
+  AlignedArray& operator=(AlignedArray&&) noexcept = default;
 
   // Keeps the storage when the size is unchanged; contents are unspecified
   // after a size change.
   void Resize(size_t size) {
     if (size == size_) return;
     data_.reset(size == 0 ? nullptr
-                          : static_cast<float*>(::operator new(
-                                size * sizeof(float), kAlignment)));
+                          : static_cast<T*>(
+                                ::operator new(size * sizeof(T), kAlignment)));
     size_ = size;
   }
-  void Fill(float value) {
+  void Fill(T value) {
     for (size_t i = 0; i < size_; ++i) data_[i] = value;
   }
 
-  float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
   size_t size() const { return size_; }
 
  private:
   struct Deleter {
-    void operator()(float* p) const { ::operator delete(p, kAlignment); }
+    void operator()(T* p) const { ::operator delete(p, kAlignment); }
   };
-  std::unique_ptr<float[], Deleter> data_;
+  std::unique_ptr<T[], Deleter> data_;
   size_t size_ = 0;
 };
+
+using AlignedBuffer = AlignedArray<float>;
 
 }  // namespace lstmkit::kernels
 

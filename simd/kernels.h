@@ -145,7 +145,7 @@ struct PackedBF16 {
   int k = 0;
   int n = 0;
   int panel_width = 0;
-  std::vector<uint16_t> data;
+  AlignedArray<uint16_t> data;
 
   int panels() const { return (n + panel_width - 1) / panel_width; }
   const uint16_t* panel(int p) const {
@@ -336,7 +336,7 @@ void PackPanelsBF16(int k, int n, int panel_width, Get get, PackedBF16* out) {
   out->k = k;
   out->n = n;
   out->panel_width = panel_width;
-  out->data.resize(static_cast<size_t>(out->panels()) * k * panel_width);
+  out->data.Resize(static_cast<size_t>(out->panels()) * k * panel_width);
   uint16_t* dst = out->data.data();
   for (int p = 0; p < out->panels(); ++p) {
     for (int kk = 0; kk < k; ++kk) {

@@ -111,7 +111,7 @@ void Resize(int k, int n, int pw, kernels::PackedBF16* packed) {
   packed->k = k;
   packed->n = n;
   packed->panel_width = pw;
-  packed->data.resize(static_cast<size_t>(packed->panels()) * k * pw);
+  packed->data.Resize(static_cast<size_t>(packed->panels()) * k * pw);
 }
 
 // Puts bfloat16 panels packed in column order into the pair-interleaved
