@@ -22,8 +22,19 @@ struct BlockGrid {
     cols_per_block = tuning.task_panels * panel_width;
     row_blocks = (m + rows_per_block - 1) / rows_per_block;
     col_blocks = (n + cols_per_block - 1) / cols_per_block;
+    SpreadRowsEvenly(m, mr);
   }
   int blocks() const { return row_blocks * col_blocks; }
+
+ private:
+  // The same number of row blocks, as equal as whole tiles allow: the 100
+  // rows of a batch-1 input projection (T = 100) made blocks of 96 and 4
+  // rows, and the 4-row tasks ran a 1-row tile, the slowest.
+  void SpreadRowsEvenly(int m, int mr) {
+    const int rows = (m + row_blocks - 1) / row_blocks;
+    rows_per_block = std::max(mr, (rows + mr - 1) / mr * mr);
+    row_blocks = (m + rows_per_block - 1) / rows_per_block;
+  }
 };
 
 // With whole columns, rows alone make the tasks: as many as the tuned row
