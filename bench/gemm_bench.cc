@@ -168,8 +168,9 @@ void BM_LstmStep(benchmark::State& state) {
 }
 
 // y = x B over packed weights (the batch-1 step's product) in weight GB/s;
-// args: N, K, bfloat16 (0/1). With N = 4H and K = H, f32 weights fit a
-// 512 KiB L2 up to H = 128 and bfloat16 up to H = 181.
+// args: N, K, bfloat16 (0/1). 64 x 128 sits in L1 (the loop's own
+// ceiling); with N = 4H and K = H, f32 weights fit a 512 KiB L2 up to
+// H = 128 and bfloat16 up to H = 181.
 void BM_GemvPacked(benchmark::State& state) {
   const int n = state.range(0), k = state.range(1);
   const bool bf16 = state.range(2) == 1;
@@ -200,6 +201,8 @@ void BM_GemvPacked(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_GemvPacked)
+    ->Args({64, 128, 0})
+    ->Args({64, 128, 1})
     ->Args({512, 128, 0})
     ->Args({512, 128, 1})
     ->Args({1024, 256, 0})
