@@ -10,6 +10,7 @@
 #define LSTMKIT_KERNELS_TEST_ONCE
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -890,6 +891,28 @@ TEST(DefaultBlocking, TilesAreCandidatesAndThePackedTileSpansAPanel) {
       EXPECT_GE(b.kc, 8) << kt->name;
     }
     EXPECT_EQ(DefaultPackedBlocking(*kt).nr, kPanelVectors) << kt->name;
+  }
+}
+
+// Packed weights start on a cache line, in f32 and in bfloat16, whatever
+// their size: a vector-sized weight load then never straddles two lines
+// (bfloat16 panels in a std::vector started 16 bytes past one, and every
+// other load of the batch-1 product was split).
+TEST(PackedWeights, StartOnACacheLine) {
+  constexpr uintptr_t kLine = 64;
+  const int pw = kPanelVectors * ActiveKernels().lanes;
+  auto weight = [](int kk, int nn) { return 0.01f * (kk - nn); };
+  for (int k : {1, 3, 17, 256}) {
+    for (int n : {1, 33, 1024}) {
+      PackedB f32;
+      PackPanels(k, n, pw, weight, &f32);
+      PackedBF16 bf16;
+      PackPanelsBF16(k, n, pw, weight, &bf16);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(f32.data.data()) % kLine, 0u)
+          << "k=" << k << " n=" << n;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(bf16.data.data()) % kLine, 0u)
+          << "k=" << k << " n=" << n;
+    }
   }
 }
 
