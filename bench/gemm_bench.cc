@@ -210,6 +210,48 @@ BENCHMARK(BM_GemvPacked)
     ->Args({2048, 512, 0})
     ->Args({2048, 512, 1});
 
+// One optimizer update over n parameters (args: n, 1 for Adam, 1 for the
+// kernel or 0 for the scalar rule it matches), in parameters per second.
+void BM_OptimizerUpdate(benchmark::State& state) {
+  const size_t n = state.range(0);
+  kernels::UpdateRule rule;
+  rule.learning_rate = 1e-3f;
+  if (state.range(1) == 1) {
+    rule.adam = true;
+    rule.beta1 = 0.9f;
+    rule.beta2 = 0.999f;
+    rule.epsilon = 1e-8f;
+    rule.step_size = 1e-2f;
+    rule.root_correction2 = 0.05f;
+  }
+  std::vector<float> grad = Filled(n, 1e-3f), param = Filled(n, 0.5f),
+                     first = Filled(n, 0.0f), second = Filled(n, 0.0f);
+  float* f = rule.adam ? first.data() : nullptr;
+  float* s = rule.adam ? second.data() : nullptr;
+  const auto& kt = ActiveKernels();
+  for (auto _ : state) {
+    if (state.range(2) == 1) {
+      kt.apply_update(rule, grad.data(), param.data(), f, s, n);
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        const kernels::UpdatedParameter u = kernels::UpdateOne(
+            rule, grad[i], param[i], f ? f[i] : 0.0f, s ? s[i] : 0.0f);
+        param[i] = u.param;
+        if (f != nullptr) {
+          f[i] = u.first;
+          s[i] = u.second;
+        }
+      }
+    }
+    benchmark::DoNotOptimize(param.data());
+  }
+  state.counters["params_per_s"] = benchmark::Counter(
+      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(kt.name);
+}
+BENCHMARK(BM_OptimizerUpdate)
+    ->ArgsProduct({{1 << 16, 1 << 19}, {0, 1}, {0, 1}});
+
 // Every tile shape a tuner may choose, on the 512 cube; args: candidate
 // index, kc (0 = default).
 void BM_GemmTiles(benchmark::State& state) {

@@ -18,6 +18,7 @@ namespace lstmkit::kernels::HWY_NAMESPACE {
 
 void FillGemmKernels(KernelTable* table);
 void FillLstmKernels(KernelTable* table);
+void FillOptimizerKernels(KernelTable* table);
 
 // gemm_kernels.cc: KernelTable::gemm_packed and gemm_packed_row_init.
 void GemmPacked(int m, int n, int k, MatrixA a, const PackedPanels& b,

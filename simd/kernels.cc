@@ -1,5 +1,6 @@
 // Exports one table of kernel function pointers per Highway target; the
-// kernels themselves compile in gemm_kernels.cc and lstm_kernels.cc.
+// kernels themselves compile in gemm_kernels.cc, lstm_kernels.cc,
+// lstm_bf16_kernels.cc and optimizer_kernels.cc.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -19,6 +20,7 @@ const KernelTable* GetKernelTable() {
         hwy::HWY_NAMESPACE::Lanes(hwy::HWY_NAMESPACE::ScalableTag<float>()));
     FillGemmKernels(&t);
     FillLstmKernels(&t);
+    FillOptimizerKernels(&t);
     return t;
   }();
   return &table;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "aligned_buffer.h"
+#include "update_rule.h"
 
 namespace lstmkit::kernels {
 
@@ -276,6 +277,16 @@ struct KernelTable {
   void (*lstm_cell_backward)(const LstmCellBackwardArgs& args);
   void (*sigmoid)(const float* in, float* out, size_t n);
   void (*tanh)(const float* in, float* out, size_t n);
+  // Whether `rule` leaves every one of n parameters finite (neither
+  // infinite nor NaN); writes nothing. `first` is the SGD velocity or
+  // Adam's first moment (null for SGD without momentum), `second` Adam's
+  // second moment (null for SGD).
+  bool (*update_is_finite)(const UpdateRule& rule, const float* grad,
+                           const float* param, const float* first,
+                           const float* second, size_t n);
+  // Applies `rule` in place, every element bitwise equal to UpdateOne.
+  void (*apply_update)(const UpdateRule& rule, const float* grad, float* param,
+                       float* first, float* second, size_t n);
 };
 
 // Every target compiled in that this CPU supports, in no particular order.

@@ -1,11 +1,11 @@
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <vector>
 
 #include "check.h"
 #include "denormals.h"
+#include "kernels.h"
 #include "model_impl.h"
 #include "phase_profile.h"
 
@@ -41,118 +41,46 @@ void ValidateOptimizer(const OptimizerConfig& c) {
           "optimizer.epsilon must be positive, got ", c.epsilon);
 }
 
-// One parameter's update: the new parameter and state, not yet written.
-struct Update {
-  float param, first, second;
-};
-
-// torch.optim.SGD: the first step sets the buffer to g. The rules hold
-// their settings by value so that the update loops, which store floats,
-// need not reload them after every store.
-struct SgdRule {
-  float learning_rate, weight_decay, momentum;
-  bool first_step;
-  SgdRule(const OptimizerConfig& c, bool first)
-      : learning_rate(c.learning_rate),
-        weight_decay(c.weight_decay),
-        momentum(c.momentum),
-        first_step(first) {}
-  Update operator()(float grad, float param, float velocity, float) const {
-    float g = grad + weight_decay * param;
-    if (momentum != 0.0f) {
-      velocity = first_step ? g : momentum * velocity + g;
-      g = velocity;
-    }
-    return {param - learning_rate * g, velocity, 0.0f};
-  }
-};
-
-// torch.optim.Adam with bias correction, epsilon added after the square root.
-struct AdamRule {
-  float beta1, beta2, epsilon, weight_decay, step_size, root_correction2;
-  AdamRule(const OptimizerConfig& c, int64_t step)
-      : beta1(c.beta1),
-        beta2(c.beta2),
-        epsilon(c.epsilon),
-        weight_decay(c.weight_decay) {
-    const double correction1 = 1.0 - std::pow(double{c.beta1}, double(step));
-    const double correction2 = 1.0 - std::pow(double{c.beta2}, double(step));
-    step_size = static_cast<float>(c.learning_rate / correction1);
-    root_correction2 = static_cast<float>(std::sqrt(correction2));
-  }
-  Update operator()(float grad, float param, float m, float v) const {
-    const float g = grad + weight_decay * param;
-    m = beta1 * m + (1.0f - beta1) * g;
-    v = beta2 * v + (1.0f - beta2) * g * g;
-    const float denom = std::sqrt(v) / root_correction2 + epsilon;
-    return {param - step_size * m / denom, m, v};
-  }
-};
-
-// Applies `rule` to every parameter in two passes: the first only checks
-// that every new parameter is finite (an overflowing step must leave the
-// model and the state untouched), the second writes. Nothing is copied.
-// The check has no early exit, so that it vectorizes; only a failing step
-// looks for the first bad parameter. `first_at(i)` and `second_at(i)` read
-// the states (0 where the rule keeps none).
-template <typename Rule, typename FirstAt, typename SecondAt>
-size_t CheckAll(const Rule& rule, const float* __restrict grad,
-                const float* __restrict param, FirstAt first_at,
-                SecondAt second_at, size_t n) {
-  int any_bad = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const float p = rule(grad[i], param[i], first_at(i), second_at(i)).param;
-    any_bad |= !(std::fabs(p) <= std::numeric_limits<float>::max());
-  }
-  for (size_t i = 0; any_bad && i < n; ++i) {
-    const float p = rule(grad[i], param[i], first_at(i), second_at(i)).param;
-    if (!std::isfinite(p)) return i;
-  }
-  return n;
+// torch.optim.SGD: the first step sets the velocity to g.
+kernels::UpdateRule SgdRule(const OptimizerConfig& c, bool first_step) {
+  kernels::UpdateRule r;
+  r.learning_rate = c.learning_rate;
+  r.weight_decay = c.weight_decay;
+  r.momentum = c.momentum;
+  r.first_step = first_step;
+  return r;
 }
 
-// Writes the update of `rule` to every parameter and to the states it
-// keeps (first null: none; second null: only the first).
-template <typename Rule>
-void ApplyAll(const Rule& rule, const float* __restrict grad,
-              float* __restrict param, float* __restrict first,
-              float* __restrict second, size_t n) {
-  if (first == nullptr) {
-    for (size_t i = 0; i < n; ++i) {
-      param[i] = rule(grad[i], param[i], 0.0f, 0.0f).param;
-    }
-    return;
-  }
-  if (second == nullptr) {
-    for (size_t i = 0; i < n; ++i) {
-      const Update u = rule(grad[i], param[i], first[i], 0.0f);
-      param[i] = u.param;
-      first[i] = u.first;
-    }
-    return;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    const Update u = rule(grad[i], param[i], first[i], second[i]);
-    param[i] = u.param;
-    first[i] = u.first;
-    second[i] = u.second;
-  }
+// torch.optim.Adam with bias correction, epsilon added after the square
+// root; the corrections in double, once per step.
+kernels::UpdateRule AdamRule(const OptimizerConfig& c, int64_t step) {
+  kernels::UpdateRule r;
+  r.adam = true;
+  r.learning_rate = c.learning_rate;
+  r.weight_decay = c.weight_decay;
+  r.beta1 = c.beta1;
+  r.beta2 = c.beta2;
+  r.epsilon = c.epsilon;
+  const double correction1 = 1.0 - std::pow(double{c.beta1}, double(step));
+  const double correction2 = 1.0 - std::pow(double{c.beta2}, double(step));
+  r.step_size = static_cast<float>(c.learning_rate / correction1);
+  r.root_correction2 = static_cast<float>(std::sqrt(correction2));
+  return r;
 }
 
 // The index of the first parameter in [0, n) that `rule` would make
-// non-finite, or n.
-template <typename Rule>
-size_t FirstNonFinite(const Rule& rule, const float* grad, const float* param,
-                      const float* first, const float* second, size_t n) {
-  auto none = [](size_t) { return 0.0f; };
-  auto at = [](const float* state) {
-    return [state](size_t i) { return state[i]; };
-  };
-  if (first == nullptr) return CheckAll(rule, grad, param, none, none, n);
-  if (second == nullptr) {
-    return CheckAll(rule, grad, param, at(first), none, n);
+// non-finite, or n. Only a failing step looks for it, so scalar.
+size_t FirstNonFinite(const kernels::UpdateRule& rule, const float* grad,
+                      const float* param, const float* first,
+                      const float* second, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float p =
+        kernels::UpdateOne(rule, grad[i], param[i], first ? first[i] : 0.0f,
+                           second ? second[i] : 0.0f)
+            .param;
+    if (!std::isfinite(p)) return i;
   }
-  return CheckAll(rule, grad, param, at(first), at(second), n);
+  return n;
 }
 
 // Parameters per task: the update streams a few arrays once, so a task
@@ -161,13 +89,15 @@ constexpr size_t kParametersPerTask = size_t{1} << 15;
 
 // Applies `rule` to every parameter unless one would become non-finite
 // (then nothing is written and that parameter's index is returned; n
-// otherwise). Tasks are fixed ranges of parameters, each updated on its
-// own, so the result is the same for any thread count; denormals are
-// flushed on every thread, the calling one included, for the same reason.
-template <typename Rule>
-size_t ApplyIfFinite(const internal::Threads& threads, const Rule& rule,
-                     const float* grad, float* param, float* first,
-                     float* second, size_t n) {
+// otherwise): a first pass only checks, so that an overflowing step leaves
+// the model and the state untouched, and a second writes. Tasks are fixed
+// ranges of parameters, each updated on its own, so the result is the same
+// for any thread count; denormals are flushed on every thread, the calling
+// one included, for the same reason.
+size_t ApplyIfFinite(const internal::Threads& threads,
+                     const kernels::KernelTable& kt,
+                     const kernels::UpdateRule& rule, const float* grad,
+                     float* param, float* first, float* second, size_t n) {
   auto state = [](float* base, size_t begin) {
     return base == nullptr ? nullptr : base + begin;
   };
@@ -178,21 +108,27 @@ size_t ApplyIfFinite(const internal::Threads& threads, const Rule& rule,
   threads.Run([&] {
     threads.ForRanges(
         n, kParametersPerTask, [&](int task, size_t begin, size_t end) {
-          const size_t at = FirstNonFinite(rule, grad + begin, param + begin,
-                                           state(first, begin),
-                                           state(second, begin), end - begin);
-          if (at < end - begin) bad[task] = begin + at;
+          const size_t count = end - begin;
+          if (kt.update_is_finite(rule, grad + begin, param + begin,
+                                  state(first, begin), state(second, begin),
+                                  count)) {
+            return;
+          }
+          bad[task] = begin + FirstNonFinite(rule, grad + begin, param + begin,
+                                             state(first, begin),
+                                             state(second, begin), count);
         });
   });
   const size_t first_bad =
       bad.empty() ? n : *std::min_element(bad.begin(), bad.end());
   if (first_bad < n) return first_bad;
   threads.Run([&] {
-    threads.ForRanges(
-        n, kParametersPerTask, [&](int, size_t begin, size_t end) {
-          ApplyAll(rule, grad + begin, param + begin, state(first, begin),
-                   state(second, begin), end - begin);
-        });
+    threads.ForRanges(n, kParametersPerTask,
+                      [&](int, size_t begin, size_t end) {
+                        kt.apply_update(rule, grad + begin, param + begin,
+                                        state(first, begin),
+                                        state(second, begin), end - begin);
+                      });
   });
   return n;
 }
@@ -245,16 +181,17 @@ void Optimizer::Step(Model* model, const Gradients& gradients) {
   const int64_t step = impl_->steps + 1;
   const float* grads = gradients.parameters().data();
   const internal::Threads& threads = *model->impl_->threads;
+  const kernels::KernelTable& kt = *model->impl_->packed.kernels;
   size_t bad;
   if (c.kind == OptimizerConfig::Kind::kSgd) {
     // Without momentum the velocity stays zero: neither read nor written,
     // which saves two of the five arrays the update would stream.
     float* velocity = c.momentum != 0.0f ? impl_->first.data() : nullptr;
-    bad = ApplyIfFinite(threads, SgdRule(c, step == 1), grads, params.data(),
-                        velocity, nullptr, n);
+    bad = ApplyIfFinite(threads, kt, SgdRule(c, step == 1), grads,
+                        params.data(), velocity, nullptr, n);
   } else {
     impl_->second.resize(n, 0.0f);
-    bad = ApplyIfFinite(threads, AdamRule(c, step), grads, params.data(),
+    bad = ApplyIfFinite(threads, kt, AdamRule(c, step), grads, params.data(),
                         impl_->first.data(), impl_->second.data(), n);
   }
   Require(bad == n, "the optimizer step ", step, " would make parameter ", bad,

@@ -843,6 +843,107 @@ void TestTransposeRowsMatchesScalar() {
   }
 }
 
+// The optimizer's rules, each as torch.optim configures them.
+std::vector<UpdateRule> UpdateRulesToTest() {
+  UpdateRule sgd;
+  sgd.learning_rate = 0.1f;
+  UpdateRule decay = sgd;
+  decay.weight_decay = 0.01f;
+  UpdateRule momentum = decay;
+  momentum.momentum = 0.9f;
+  UpdateRule first_momentum = momentum;
+  first_momentum.first_step = true;
+  UpdateRule adam;
+  adam.adam = true;
+  adam.learning_rate = 1e-3f;
+  adam.weight_decay = 0.01f;
+  adam.beta1 = 0.9f;
+  adam.beta2 = 0.999f;
+  adam.epsilon = 1e-8f;
+  adam.step_size = 1e-3f / (1.0f - 0.9f * 0.9f * 0.9f);
+  adam.root_correction2 = std::sqrt(1.0f - 0.999f * 0.999f * 0.999f);
+  return {sgd, decay, momentum, first_momentum, adam};
+}
+
+// The states a rule keeps: SGD without momentum none, with it the
+// velocity, Adam both moments.
+int StatesKept(const UpdateRule& r) {
+  return r.adam ? 2 : r.momentum != 0.0f ? 1 : 0;
+}
+
+// apply_update equals UpdateOne bit for bit in every element, at lengths
+// that are multiples of no vector, and writes nothing past n; the states a
+// rule does not keep are not passed.
+void TestUpdateMatchesScalarRule() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  for (const UpdateRule& rule : UpdateRulesToTest()) {
+    const int states = StatesKept(rule);
+    for (size_t n : {1, 3, 17, 63, 129, 1000}) {
+      const auto grad = RandomVector(n, 71);
+      std::vector<float> param = RandomVector(n + 16, 72);
+      std::vector<float> first = RandomVector(n + 16, 73);
+      std::vector<float> second = RandomVector(n + 16, 74);
+      for (float& v : second) v = std::abs(v);
+      for (auto* array : {&param, &first, &second}) {
+        std::fill(array->begin() + n, array->end(), kCanary);
+      }
+      const std::vector<float> param0 = param, first0 = first, second0 = second;
+      float* f = states >= 1 ? first.data() : nullptr;
+      float* s = states >= 2 ? second.data() : nullptr;
+      ASSERT_TRUE(
+          kt.update_is_finite(rule, grad.data(), param.data(), f, s, n));
+      ASSERT_EQ(param, param0) << "the check must not write";
+      kt.apply_update(rule, grad.data(), param.data(), f, s, n);
+      for (size_t i = 0; i < n + 16; ++i) {
+        if (i >= n) {
+          ASSERT_EQ(param[i], kCanary) << kt.name << " n=" << n;
+          ASSERT_EQ(first[i], kCanary) << kt.name << " n=" << n;
+          ASSERT_EQ(second[i], kCanary) << kt.name << " n=" << n;
+          continue;
+        }
+        const UpdatedParameter want =
+            UpdateOne(rule, grad[i], param0[i], first0[i], second0[i]);
+        ASSERT_EQ(param[i], want.param) << kt.name << " n=" << n << " i=" << i;
+        ASSERT_EQ(first[i], states >= 1 ? want.first : first0[i])
+            << kt.name << " n=" << n << " i=" << i;
+        ASSERT_EQ(second[i], states >= 2 ? want.second : second0[i])
+            << kt.name << " n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
+// update_is_finite finds a single parameter that would overflow or turn
+// NaN, wherever it sits: in a whole vector or in the partial last one.
+void TestUpdateCheckFindsEveryNonFiniteParameter() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  const size_t n = 37;
+  for (const UpdateRule& rule : UpdateRulesToTest()) {
+    const int states = StatesKept(rule);
+    std::vector<float> first(n, 0.5f), second(n, 0.25f);
+    const float* f = states >= 1 ? first.data() : nullptr;
+    const float* s = states >= 2 ? second.data() : nullptr;
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(),
+                      std::numeric_limits<float>::infinity(), -3e38f}) {
+      for (size_t at = 0; at < n; ++at) {
+        // Near the top of the range, so that an SGD step of -3e38 overflows;
+        // an Adam step is at most about its step size, and only a NaN or
+        // infinite gradient makes its parameter non-finite.
+        std::vector<float> grad(n, 0.01f), param(n, 3.3e38f);
+        grad[at] = bad;
+        const bool finite = std::isfinite(
+            UpdateOne(rule, grad[at], param[at], first[at], second[at]).param);
+        if (!rule.adam) {
+          ASSERT_FALSE(finite) << "every SGD case must overflow or be NaN";
+        }
+        EXPECT_EQ(kt.update_is_finite(rule, grad.data(), param.data(), f, s, n),
+                  finite)
+            << kt.name << " bad=" << bad << " at=" << at;
+      }
+    }
+  }
+}
+
 }  // namespace lstmkit::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -860,6 +961,8 @@ HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestActivationsAccuracyAndSpecialValues);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestBF16KernelsMatchF32OnWidenedWeights);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestTransposeRowsMatchesScalar);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestUpdateMatchesScalarRule);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestUpdateCheckFindsEveryNonFiniteParameter);
 
 // A row count outside the tile tables stops the process instead of reading
 // past a table or looping forever.
