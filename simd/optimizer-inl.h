@@ -115,43 +115,24 @@ HWY_INLINE bool UpdateAll(const UpdateRule& r, const UpdateArrays& a,
   return hn::AllFalse(d, bad);
 }
 
-template <RuleForm F>
-bool UpdateIsFiniteAs(const UpdateRule& r, const float* grad,
-                      const float* param, const float* first,
-                      const float* second, size_t n) {
-  return UpdateAll<F>(
-      r, {grad, param, first, second, nullptr, nullptr, nullptr}, n);
-}
-
-template <RuleForm F>
-void ApplyUpdateAs(const UpdateRule& r, const float* grad, float* param,
-                   float* first, float* second, size_t n) {
-  UpdateAll<F>(r, {grad, param, first, second, param, first, second}, n);
+// UpdateAll with the rule's form chosen once, from the rule.
+inline bool UpdateAllForms(const UpdateRule& r, const UpdateArrays& a,
+                           size_t n) {
+  if (r.adam) return UpdateAll<RuleForm::kAdam>(r, a, n);
+  if (r.momentum != 0.0f) return UpdateAll<RuleForm::kSgdMomentum>(r, a, n);
+  return UpdateAll<RuleForm::kSgd>(r, a, n);
 }
 
 inline bool UpdateIsFinite(const UpdateRule& r, const float* grad,
                            const float* param, const float* first,
                            const float* second, size_t n) {
-  if (r.adam) {
-    return UpdateIsFiniteAs<RuleForm::kAdam>(r, grad, param, first, second, n);
-  }
-  if (r.momentum != 0.0f) {
-    return UpdateIsFiniteAs<RuleForm::kSgdMomentum>(r, grad, param, first,
-                                                    second, n);
-  }
-  return UpdateIsFiniteAs<RuleForm::kSgd>(r, grad, param, first, second, n);
+  return UpdateAllForms(
+      r, {grad, param, first, second, nullptr, nullptr, nullptr}, n);
 }
 
 inline void ApplyUpdate(const UpdateRule& r, const float* grad, float* param,
                         float* first, float* second, size_t n) {
-  if (r.adam) {
-    return ApplyUpdateAs<RuleForm::kAdam>(r, grad, param, first, second, n);
-  }
-  if (r.momentum != 0.0f) {
-    return ApplyUpdateAs<RuleForm::kSgdMomentum>(r, grad, param, first, second,
-                                                 n);
-  }
-  ApplyUpdateAs<RuleForm::kSgd>(r, grad, param, first, second, n);
+  UpdateAllForms(r, {grad, param, first, second, param, first, second}, n);
 }
 
 }  // namespace lstmkit::kernels::HWY_NAMESPACE

@@ -22,16 +22,15 @@ struct BlockGrid {
     cols_per_block = tuning.task_panels * panel_width;
     row_blocks = (m + rows_per_block - 1) / rows_per_block;
     col_blocks = (n + cols_per_block - 1) / cols_per_block;
-    SpreadRowsEvenly(m, mr);
+    SpreadRows(m, mr, row_blocks);
   }
   int blocks() const { return row_blocks * col_blocks; }
 
- private:
-  // The same number of row blocks, as equal as whole tiles allow: the 100
-  // rows of a batch-1 input projection (T = 100) made blocks of 96 and 4
-  // rows, and the 4-row tasks ran a 1-row tile, the slowest.
-  void SpreadRowsEvenly(int m, int mr) {
-    const int rows = (m + row_blocks - 1) / row_blocks;
+  // About `blocks` row blocks, as equal as whole tiles allow: the 100 rows
+  // of a batch-1 input projection (T = 100) made blocks of 96 and 4 rows,
+  // and the 4-row tasks ran a 1-row tile, the slowest.
+  void SpreadRows(int m, int mr, int blocks) {
+    const int rows = (m + blocks - 1) / blocks;
     rows_per_block = std::max(mr, (rows + mr - 1) / mr * mr);
     row_blocks = (m + rows_per_block - 1) / rows_per_block;
   }
@@ -42,10 +41,7 @@ struct BlockGrid {
 // H=256 weight gradient made 11 tasks, so 5 of 16 threads had none and
 // one of 2 threads ran one more than the other.
 void BalanceRowBlocks(int m, int mr, int threads, BlockGrid* grid) {
-  const int blocks = (grid->row_blocks + threads - 1) / threads * threads;
-  const int rows = std::max(mr, ((m + blocks - 1) / blocks + mr - 1) / mr * mr);
-  grid->rows_per_block = rows;
-  grid->row_blocks = (m + rows - 1) / rows;
+  grid->SpreadRows(m, mr, (grid->row_blocks + threads - 1) / threads * threads);
 }
 
 // B packed once for every task of a ParallelGemm, in panels one tile wide,
