@@ -421,6 +421,7 @@ BENCHMARK(BM_OneDnnSgemmNT)->Apply(SgemmShapes);
 BENCHMARK(BM_GemmTN)
     ->Args({512, 512, 512})
     ->Args({1024, 256, 6400})   // dW_ih, B=64 T=100 H=256
+    ->Args({1024, 256, 100})    // dW_ih, B=1 T=100 H=256
     ->Args({2048, 512, 3200});  // dW_ih, B=64 T=50 H=512
 BENCHMARK(BM_GemmNN)->Args({512, 512, 512})->Args({6400, 256, 1024});
 // Args: batch, H, and 1 to run a batch of 16 or more rows as the model

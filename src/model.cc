@@ -361,7 +361,11 @@ float Model::ComputeGradients(const Input& caller_input, const Target& target,
     gradients->impl_ = std::make_unique<Gradients::Impl>();
   }
   gradients->impl_->layout = impl_->layout;
-  gradients->impl_->params.resize(impl_->layout->total_size());
+  kernels::AlignedArray<float>& d_params = gradients->impl_->params;
+  if (d_params.size() != impl_->layout->total_size()) {
+    d_params.Resize(impl_->layout->total_size());
+    d_params.Fill(0.0f);
+  }
   internal::ScopedFlushDenormals flush;
   impl_->threads->Run([&] {
     internal::RunBackward(*impl_, input, buffers.trace, buffers.d_output.data(),

@@ -32,7 +32,10 @@ struct Model::Impl {
 
 struct Gradients::Impl {
   std::shared_ptr<const internal::ParameterLayout> layout;
-  std::vector<float> params;  // flat, in layout order
+  // Flat, in layout order. On a cache line, so that a weight-gradient
+  // tile writes whole lines of each row rather than parts of two (a
+  // std::vector's large blocks start 16 bytes past a line).
+  kernels::AlignedArray<float> params;
 };
 
 }  // namespace lstmkit

@@ -1,6 +1,7 @@
 // The whole model, on every compiled target, against the double reference.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -385,6 +386,39 @@ TEST(CallBuffers, EarlierCallsOnAThreadDoNotChangeItsResults) {
     CallsAt(model, 2, 1, 2);  // smaller
     EXPECT_TRUE(CallsAt(model, seq_len, batch, 7) == fresh)
         << "T=" << seq_len << " B=" << batch;
+  }
+}
+
+// Gradients filled for one model and then for a smaller one hold exactly
+// what fresh gradients hold, and start on a cache line, where the weight
+// gradient tiles write whole lines (a std::vector of this size starts 16
+// bytes past one).
+TEST(Gradients, ReusedForAnotherModelMatchFreshOnesAndStartOnACacheLine) {
+  ModelConfig big;
+  big.input_size = 128;
+  big.hidden_size = 128;
+  ModelConfig small = big;
+  small.hidden_size = 96;
+  auto compute = [](const ModelConfig& config, Gradients* grads) {
+    const Model model(config, InitOptions{5});
+    const int seq_len = 3, batch = 2;
+    const std::vector<float> x =
+        RandomVector(size_t(seq_len) * batch * config.input_size, 6);
+    const std::vector<float> y =
+        RandomVector(size_t(seq_len) * batch * config.hidden_size, 7);
+    model.ComputeGradients({seq_len, batch, x, {}, {}, {}}, {y, {}}, {}, grads);
+  };
+  Gradients reused;
+  compute(big, &reused);
+  compute(small, &reused);
+  Gradients fresh;
+  compute(small, &fresh);
+  const Span<const float> a = std::as_const(reused).parameters();
+  const Span<const float> b = std::as_const(fresh).parameters();
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
+  for (const Gradients* grads : {&reused, &fresh}) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(grads->parameters().data()) % 64, 0u);
   }
 }
 
