@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <vector>
 
 namespace lstmkit::kernels {
 
@@ -55,6 +56,37 @@ class AlignedArray {
 };
 
 using AlignedBuffer = AlignedArray<float>;
+
+// A std::vector allocator whose blocks start on a cache line, for buffers
+// that grow and shrink as vectors do but feed the GEMM tiles and the
+// vector loads of the kernels.
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}  // NOLINT
+
+  T* allocate(size_t n) {
+    return static_cast<T*>(
+        ::operator new(n * sizeof(T), AlignedArray<T>::kAlignment));
+  }
+  void deallocate(T* p, size_t) noexcept {
+    ::operator delete(p, AlignedArray<T>::kAlignment);
+  }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const noexcept {
+    return true;
+  }
+  template <typename U>
+  bool operator!=(const CacheLineAllocator<U>&) const noexcept {
+    return false;
+  }
+};
+
+template <typename T>
+using LineAlignedVector = std::vector<T, CacheLineAllocator<T>>;
 
 }  // namespace lstmkit::kernels
 

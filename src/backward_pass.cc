@@ -453,8 +453,8 @@ void RunBackward(const Model::Impl& model, const Input& input,
   const bool dropout = trace.training && config.dropout > 0.0f;
   Span<float> d_params = gradients->parameters();
 
-  std::vector<float>& d_out = buffers->d_out;
-  std::vector<float>& d_below = buffers->d_below;
+  auto& d_out = buffers->d_out;
+  auto& d_below = buffers->d_below;
   const size_t states = static_cast<size_t>(config.num_layers) *
                         layout.directions() * seq.batch();
   {

@@ -17,7 +17,7 @@ namespace lstmkit::internal {
 
 // Gradients of one direction while walking its steps backward.
 struct DirectionWork {
-  std::vector<float> d_gates;       // [R][gate columns]
+  kernels::LineAlignedVector<float> d_gates;  // [R][gate columns]
   std::vector<float> dh_recurrent;  // [B][P], dL/dh_prev of the last step
   std::vector<float> dc_carry;      // [B][H]
   std::vector<float> dh_total;      // [R][P], projection only: dL/dh
@@ -34,8 +34,8 @@ struct DirectionWork {
 // What a backward pass writes besides the gradients, kept from one call to
 // the next by the caller so that it is not allocated and zeroed each time.
 struct BackwardBuffers {
-  std::vector<float> d_out;    // dL/d(layer output)
-  std::vector<float> d_below;  // dL/d(layer input)
+  kernels::LineAlignedVector<float> d_out;    // dL/d(layer output)
+  kernels::LineAlignedVector<float> d_below;  // dL/d(layer input)
   DirectionWork dirs[2];
   // The bias gradient in gate-interleaved order, before it is scattered to
   // the parameters' order.

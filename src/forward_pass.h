@@ -16,17 +16,18 @@ namespace lstmkit::internal {
 // order of a SequenceLayout (R = total_rows; the plain layout has R = T B).
 struct DirectionTrace {
   // [R][gate columns]: activations, gate-interleaved (GateLayout).
-  std::vector<float> gates;
-  std::vector<float> c;       // [B + R][H]: c0 (sorted rows), then each step
-  std::vector<float> tanh_c;  // [R][H]
+  kernels::LineAlignedVector<float> gates;
+  // [B + R][H]: c0 (sorted rows), then each step
+  kernels::LineAlignedVector<float> c;
+  kernels::LineAlignedVector<float> tanh_c;  // [R][H]
   // With a projection: r = o * tanh(c), the cell's output before W_hr, [R][H].
-  std::vector<float> r;
+  kernels::LineAlignedVector<float> r;
 };
 
 struct LayerTrace {
   // [B + R][D * P]: h0 of each direction in its columns (sorted rows), then
   // each step's h, the forward direction's columns first.
-  std::vector<float> out;
+  kernels::LineAlignedVector<float> out;
   DirectionTrace dirs[2];
   // With dropout while training: this layer's input after the mask, [R][I].
   std::vector<float> dropped_input;

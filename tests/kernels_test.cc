@@ -1019,5 +1019,19 @@ TEST(PackedWeights, StartOnACacheLine) {
   }
 }
 
+TEST(LineAlignedVector, StartsOnACacheLineAtEverySize) {
+  constexpr uintptr_t kLine = 64;
+  LineAlignedVector<float> v;
+  for (size_t n : {1, 3, 17, 4096, 1 << 20, 5}) {
+    v.resize(n, 1.0f);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % kLine, 0u) << "n=" << n;
+    v.shrink_to_fit();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % kLine, 0u) << "n=" << n;
+  }
+  const LineAlignedVector<float> copy = v;
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(copy.data()) % kLine, 0u);
+  EXPECT_TRUE(copy == v);
+}
+
 }  // namespace lstmkit::kernels
 #endif  // HWY_ONCE
