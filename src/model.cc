@@ -20,16 +20,15 @@ using internal::Require;
 namespace {
 
 void InitializeParameters(const ModelConfig& config, const InitOptions& init,
-                          const ParameterLayout& layout,
-                          std::vector<float>* params) {
+                          const ParameterLayout& layout, Span<float> params) {
   internal::Rng rng(init.seed);
   const float bound = 1.0f / std::sqrt(static_cast<float>(config.hidden_size));
-  for (float& p : *params) p = rng.Uniform(-bound, bound);
+  for (float& p : params) p = rng.Uniform(-bound, bound);
   if (!init.forget_bias_one) return;
   const int hidden = config.hidden_size;
   for (int layer = 0; layer < config.num_layers; ++layer) {
-    float* f_ih = params->data() + layout.bias_ih(layer) + hidden;
-    float* f_hh = params->data() + layout.bias_hh(layer) + hidden;
+    float* f_ih = params.data() + layout.bias_ih(layer) + hidden;
+    float* f_hh = params.data() + layout.bias_hh(layer) + hidden;
     std::fill_n(f_ih, hidden, 1.0f);
     std::fill_n(f_hh, hidden, 0.0f);
   }
@@ -75,7 +74,7 @@ Model::Model(const ModelConfig& config, const InitOptions& init)
   impl_->config = config;
   impl_->layout = std::make_shared<const ParameterLayout>(config);
   impl_->params.resize(impl_->layout->total_size());
-  InitializeParameters(config, init, *impl_->layout, &impl_->params);
+  InitializeParameters(config, init, *impl_->layout, impl_->params);
   // Packed on the calling thread, so that making a model starts no threads
   // and a model then set to one thread never starts any.
   impl_->threads = std::make_shared<const internal::Threads>(1);

@@ -16,8 +16,8 @@ namespace lstmkit {
 struct Model::Impl {
   ModelConfig config;
   std::shared_ptr<const internal::ParameterLayout> layout;
-  std::vector<float> params;       // flat, in layout order
-  internal::PackedWeights packed;  // derived from params
+  kernels::LineAlignedVector<float> params;  // flat, in layout order
+  internal::PackedWeights packed;            // derived from params
   // Shared by copies of the model; an arena may be entered from many
   // threads at once.
   std::shared_ptr<const internal::Threads> threads;

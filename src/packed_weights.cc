@@ -137,7 +137,7 @@ constexpr int kPackParts = 5;
 // What every part of one direction reads.
 struct DirectionSource {
   const ParameterLayout& layout;
-  const std::vector<float>& params;
+  Span<const float> params;
   const PackedWeights& packed;
   const std::vector<int>& rows;  // SourceRows(packed.gates)
   int layer;
@@ -247,7 +247,7 @@ void PackDirectionPart(const DirectionSource& src, PackPart part,
 }
 
 void PackHead(const ModelConfig& config, const ParameterLayout& layout,
-              const std::vector<float>& params, PackedWeights* packed) {
+              Span<const float> params, PackedWeights* packed) {
   packed->head = {};
   packed->head_rows = {};
   packed->head_bf16 = {};
@@ -270,8 +270,8 @@ void PackHead(const ModelConfig& config, const ParameterLayout& layout,
 }  // namespace
 
 void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
-                 const std::vector<float>& params, bool bf16,
-                 const Threads& threads, PackedWeights* packed) {
+                 Span<const float> params, bool bf16, const Threads& threads,
+                 PackedWeights* packed) {
   packed->kernels = &kernels::ActiveKernels();
   packed->bf16 = bf16;
   packed->tuning = ActiveTuning(*packed->kernels);

@@ -86,8 +86,8 @@ struct PackedWeights {
 // bfloat16 when `bf16`, with independent parts on `threads`. The packed
 // values do not depend on the thread count.
 void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
-                 const std::vector<float>& params, bool bf16,
-                 const Threads& threads, PackedWeights* packed);
+                 Span<const float> params, bool bf16, const Threads& threads,
+                 PackedWeights* packed);
 
 }  // namespace lstmkit::internal
 
