@@ -192,6 +192,11 @@ struct LstmStepArgs {
   // rest of c, h and gates is left alone. -1: through the last panel.
   int first_panel = 0;
   int panel_count = -1;
+  // Batch 1: walk the panels last to first. Alternated from step to step,
+  // the panels a step reads last are the next step's first, still in L2
+  // when the weights are larger than L2 (the order of panels changes no
+  // sum).
+  bool reverse_panels = false;
   // [B][gate_stride]: in, the input projection plus bias (pre-activations,
   // gate-interleaved); out, the activations when store_gates, otherwise
   // scratch.

@@ -312,9 +312,12 @@ void LstmStepTiles(const LstmStepArgs& args, int panel, int end) {
   const size_t vectors = StepVectors(args.mr);
   const auto& tiles = kTiles[vectors == 4 ? 1 : 0];
   if (args.batch == 1) {
-    for (; panel + 1 < end; panel += 2) {
-      LstmStepRowPanelPair<TW>(args, 0, panel);
+    const int pairs = (end - panel) / 2;
+    for (int i = 0; i < pairs; ++i) {
+      const int pair = args.reverse_panels ? pairs - 1 - i : i;
+      LstmStepRowPanelPair<TW>(args, 0, panel + 2 * pair);
     }
+    panel += 2 * pairs;
   }
   // Panels outside, then one pass of gate vectors at a time over every row
   // tile: that part of the panel (H x V vectors) stays in L1 while all the

@@ -58,6 +58,9 @@ void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
   step.w_hh_bf16 = packed.w_hh_bf16(layer, dir);
   step.first_panel = first;
   step.panel_count = count;
+  // Zig-zag: at batch 1 and one thread, H = 256 (1 MB of W_hh against a
+  // 512 KiB L2), the time loop ran 8 % faster (Zen 3, 15 alternating runs).
+  step.reverse_panels = t % 2 == 1;
   step.gates = d.gates.data() + here * width;
   step.gate_stride = width;
   step.store_gates = training;

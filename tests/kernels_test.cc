@@ -599,7 +599,8 @@ struct StepOutputs {
 // `split` between two buffers (as a reverse direction's are), through the
 // fused tiles (blocking null) or the GEMM.
 StepOutputs RunStep(const KernelTable& kt, int batch, int hidden, int first,
-                    int count, int split, const Blocking* blocking) {
+                    int count, int split, const Blocking* blocking,
+                    bool reverse_panels = false) {
   const int panels = (hidden + kt.lanes - 1) / kt.lanes;
   const int width = panels * kPanelVectors * kt.lanes;
   std::vector<float> w;
@@ -627,8 +628,30 @@ StepOutputs RunStep(const KernelTable& kt, int batch, int hidden, int first,
   args.tanh_c = out.tanh_c.data();
   args.mr = 6;
   args.gemm_blocking = blocking;
+  args.reverse_panels = reverse_panels;
   kt.lstm_step(args);
   return out;
+}
+
+// Walking the panels last to first changes no value, with an odd panel
+// left over or not, for a whole step or a slice of it.
+void TestLstmStepReversedPanelsMatchForwardOrder() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  for (int hidden : {1, 17, 63, 129}) {
+    const int panels = (hidden + kt.lanes - 1) / kt.lanes;
+    for (int batch : {1, 3}) {
+      for (const auto& [first, count] :
+           {std::pair{0, panels}, std::pair{panels / 2, panels - panels / 2},
+            std::pair{1, panels - 1}}) {
+        const StepOutputs forward =
+            RunStep(kt, batch, hidden, first, count, 1 << 30, nullptr);
+        ASSERT_TRUE(RunStep(kt, batch, hidden, first, count, 1 << 30, nullptr,
+                            /*reverse_panels=*/true) == forward)
+            << kt.name << " H=" << hidden << " B=" << batch << " panels "
+            << first << "+" << count;
+      }
+    }
+  }
 }
 
 // From kMinRowsForStepGemm rows the recurrent product runs as a GEMM; it
@@ -957,6 +980,7 @@ HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmRowMapMatchesCopiedRows);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmSharedAMatchesSeparateProducts);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepAsGemmMatchesFusedTiles);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepReversedPanelsMatchForwardOrder);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestActivationsAccuracyAndSpecialValues);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestBF16KernelsMatchF32OnWidenedWeights);
