@@ -172,6 +172,27 @@ struct LayerBackward {
     }
   }
 
+  // One row of dA W_hh over panels [first, first + count), two panels at a
+  // time and, on odd steps, from the last pair to the first: the weights
+  // one step reads last, still in L2, are the next step's first (as in
+  // the forward time loop). Each column's sum is the same in any order.
+  void ZigZagRow(int dir, int t, kernels::MatrixA d_gates, int first, int count,
+                 float* dh) const {
+    const kernels::PackedB& w_hh = model.packed.layer(layer, dir).w_hh_rows;
+    const int depth = model.packed.gates.width();
+    const int pairs = (count + 1) / 2;
+    for (int i = 0; i < pairs; ++i) {
+      const int pair = t % 2 == 1 ? pairs - 1 - i : i;
+      const kernels::PackedPanels part =
+          w_hh.Panels(first + 2 * pair, std::min(2, count - 2 * pair));
+      if (part.n <= 0) continue;
+      model.packed.kernels->gemm_packed(1, part.n, depth, d_gates, part, 0.0f,
+                                        dh + 2 * pair * part.panel_width,
+                                        part.n,
+                                        model.packed.tuning.gemm_packed);
+    }
+  }
+
   // dh_recurrent = dA W_hh for P columns in panels [first, first + count),
   // in rows `block`: only this product stays inside the time loop.
   void RecurrentBack(int dir, int t, RowBlock block, int first,
@@ -184,12 +205,17 @@ struct LayerBackward {
     const int gate_width = model.packed.gates.width();
     const int col = first * w_hh.panel_width;
     const size_t here = seq.offset(t) + block.first;
-    model.packed.kernels->gemm_packed(
-        rows, w_hh.n, gate_width,
-        {w.d_gates.data() + here * gate_width, gate_width, 1}, w_hh, 0.0f,
-        w.dh_recurrent.data() + static_cast<size_t>(block.first) * shape.state +
-            col,
-        shape.state, model.packed.tuning.gemm_packed);
+    const kernels::MatrixA d_gates{w.d_gates.data() + here * gate_width,
+                                   gate_width, 1};
+    float* dh = w.dh_recurrent.data() +
+                static_cast<size_t>(block.first) * shape.state + col;
+    if (rows == 1) {
+      ZigZagRow(dir, t, d_gates, first, count, dh);
+    } else {
+      model.packed.kernels->gemm_packed(rows, w_hh.n, gate_width, d_gates, w_hh,
+                                        0.0f, dh, shape.state,
+                                        model.packed.tuning.gemm_packed);
+    }
     if (dir == 1) {
       const auto [begin, end] = StartingRows(seq, t, block);
       CopyBlock(w.dh_recurrent.data(), w.d_h0.data(), shape.state, begin, end,

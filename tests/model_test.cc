@@ -143,6 +143,10 @@ INSTANTIATE_TEST_SUITE_P(
                                 OutputActivation::kIdentity},
                           Shape{32, 16, 1, 3, 4, 1, OutputSteps::kEveryStep,
                                 OutputActivation::kIdentity},
+                          // Batch 1 over several panel pairs, which odd
+                          // steps walk in reverse.
+                          Shape{6, 70, 2, 0, 5, 1, OutputSteps::kEveryStep,
+                                OutputActivation::kIdentity},
                           Shape{5, 17, 2, 3, 5, 4, OutputSteps::kEveryStep,
                                 OutputActivation::kIdentity, true},
                           Shape{4, 19, 2, 4, 6, 3, OutputSteps::kLastStep,
