@@ -156,7 +156,7 @@ class Tuner {
     const size_t l1 = kernels::Caches().l1d, l2 = kernels::Caches().l2;
     const size_t b_row = sizeof(float) * best->nr * kt_.lanes;
     const Blocking tile = *best;
-    for (double share : {0.25, 0.5, 0.75, 1.0}) {
+    for (double share : {0.25, 0.5, 0.75, 1.0, 2.0}) {
       Blocking b = tile;
       b.kc = std::max(8, static_cast<int>(l1 * share / b_row) / 8 * 8);
       if (b.kc != tile.kc) consider(b);
