@@ -194,6 +194,17 @@ void TestGemmMatchesReferenceForAnyBlocking() {
     CheckGemmCase(kt, g, true, 1.0f, blockings);
     CheckGemmCase(kt, g, false, 0.0f, blockings);
   }
+  // K deeper than twice the default depth block (kc = 512 on AVX2), which
+  // splits it unevenly, against shallower splits.
+  const Blocking deep = DefaultPackedBlocking(kt);
+  std::vector<Blocking> depths;
+  for (int kc : {deep.kc, 256, 7}) {
+    Blocking b = deep;
+    b.kc = kc;
+    depths.push_back(b);
+  }
+  CheckGemmCase(kt, {23, 70, 2 * deep.kc + 37, false, true}, true, 1.0f,
+                depths);
 }
 
 // m distinct stored rows out of 0..stored-1, in a scrambled order: a map
