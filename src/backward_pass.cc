@@ -172,23 +172,21 @@ struct LayerBackward {
     }
   }
 
-  // One row of dA W_hh over panels [first, first + count), two panels at a
-  // time and, on odd steps, from the last pair to the first: the weights
-  // one step reads last, still in L2, are the next step's first (as in
-  // the forward time loop). Each column's sum is the same in any order.
-  void ZigZagRow(int dir, int t, kernels::MatrixA d_gates, int first, int count,
-                 float* dh) const {
-    const kernels::PackedB& w_hh = model.packed.layer(layer, dir).w_hh_rows;
-    const int depth = model.packed.gates.width();
-    const int pairs = (count + 1) / 2;
+  // One row of dA W_hh over the panels of `w_hh`, two at a time and, on
+  // odd steps, from the last pair to the first: the weights one step reads
+  // last, still in L2, are the next step's first (as in the forward time
+  // loop). Each column's sum is the same in any order.
+  void ZigZagRow(int t, kernels::MatrixA d_gates,
+                 const kernels::PackedPanels& w_hh, float* dh) const {
+    const int pw = w_hh.panel_width;
+    const int pairs = (w_hh.panels() + 1) / 2;
     for (int i = 0; i < pairs; ++i) {
       const int pair = t % 2 == 1 ? pairs - 1 - i : i;
-      const kernels::PackedPanels part =
-          w_hh.Panels(first + 2 * pair, std::min(2, count - 2 * pair));
-      if (part.n <= 0) continue;
-      model.packed.kernels->gemm_packed(1, part.n, depth, d_gates, part, 0.0f,
-                                        dh + 2 * pair * part.panel_width,
-                                        part.n,
+      const int col = 2 * pair * pw;
+      const kernels::PackedPanels part{w_hh.panel(2 * pair), w_hh.k,
+                                       std::min(2 * pw, w_hh.n - col), pw};
+      model.packed.kernels->gemm_packed(1, part.n, w_hh.k, d_gates, part, 0.0f,
+                                        dh + col, part.n,
                                         model.packed.tuning.gemm_packed);
     }
   }
@@ -210,7 +208,7 @@ struct LayerBackward {
     float* dh = w.dh_recurrent.data() +
                 static_cast<size_t>(block.first) * shape.state + col;
     if (rows == 1) {
-      ZigZagRow(dir, t, d_gates, first, count, dh);
+      ZigZagRow(t, d_gates, w_hh, dh);
     } else {
       model.packed.kernels->gemm_packed(rows, w_hh.n, gate_width, d_gates, w_hh,
                                         0.0f, dh, shape.state,
