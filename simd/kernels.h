@@ -128,8 +128,9 @@ inline float WidenBF16(uint16_t bits) {
 // kernels, which are bound by how fast weights arrive. Laid out as PackedB
 // except within each k row of a panel: the panel's vectors are taken in
 // pairs (0 and 1, 2 and 3) and each pair's lanes are interleaved, v0[0],
-// v1[0], v0[1], v1[1], ... One 32-bit-lane load then widens into both
-// vectors of the pair with a shift and a mask (see InterleaveBF16Pairs).
+// v1[0], v0[1], v1[1], ... Two masked 32-bit-lane loads, one of them two
+// bytes early, then widen a pair into two f32 vectors (see LoadWeights), so
+// the kernels read the two bytes before every pair, the panels' first too.
 struct PackedPanelsBF16 {
   const uint16_t* data = nullptr;
   int k = 0;
@@ -142,21 +143,38 @@ struct PackedPanelsBF16 {
   }
 };
 
-struct PackedBF16 {
+// The storage of PackedPanelsBF16: its values after one cache line of
+// zeros, which the kernels' early loads of the first pair read.
+class PackedBF16 {
+ public:
   int k = 0;
   int n = 0;
   int panel_width = 0;
-  AlignedArray<uint16_t> data;
+
+  // Contents are unspecified after a size change, except the leading line.
+  void Resize(size_t values) {
+    storage_.Resize(values == 0 ? 0 : kLeadingValues + values);
+    std::fill_n(storage_.data(), values == 0 ? 0 : kLeadingValues, 0);
+  }
+  uint16_t* values() { return storage_.data() + Lead(); }
+  const uint16_t* values() const { return storage_.data() + Lead(); }
+  size_t size() const { return storage_.size() - Lead(); }
 
   int panels() const { return (n + panel_width - 1) / panel_width; }
   const uint16_t* panel(int p) const {
-    return data.data() + static_cast<size_t>(p) * k * panel_width;
+    return values() + static_cast<size_t>(p) * k * panel_width;
   }
   PackedPanelsBF16 Panels(int first_panel, int count) const {
     const int first_col = first_panel * panel_width;
     const int cols = std::min(n - first_col, count * panel_width);
     return {panel(first_panel), k, std::max(cols, 0), panel_width};
   }
+
+ private:
+  static constexpr size_t kLeadingValues = 64 / sizeof(uint16_t);
+  size_t Lead() const { return storage_.size() == 0 ? 0 : kLeadingValues; }
+
+  AlignedArray<uint16_t> storage_;
 };
 
 // One forward step of an LSTM layer for a batch, fused: the recurrent GEMM
@@ -352,8 +370,8 @@ void PackPanelsBF16(int k, int n, int panel_width, Get get, PackedBF16* out) {
   out->k = k;
   out->n = n;
   out->panel_width = panel_width;
-  out->data.Resize(static_cast<size_t>(out->panels()) * k * panel_width);
-  uint16_t* dst = out->data.data();
+  out->Resize(static_cast<size_t>(out->panels()) * k * panel_width);
+  uint16_t* dst = out->values();
   for (int p = 0; p < out->panels(); ++p) {
     for (int kk = 0; kk < k; ++kk) {
       for (int j = 0; j < panel_width; ++j) {
@@ -362,7 +380,7 @@ void PackPanelsBF16(int k, int n, int panel_width, Get get, PackedBF16* out) {
       }
     }
   }
-  InterleaveBF16Pairs(out->data.data(), out->data.size(), panel_width);
+  InterleaveBF16Pairs(out->values(), out->size(), panel_width);
 }
 
 // Packs B [K][N] with an element getter; get(k, n) returns B's element.

@@ -111,13 +111,13 @@ void Resize(int k, int n, int pw, kernels::PackedBF16* packed) {
   packed->k = k;
   packed->n = n;
   packed->panel_width = pw;
-  packed->data.Resize(static_cast<size_t>(packed->panels()) * k * pw);
+  packed->Resize(static_cast<size_t>(packed->panels()) * k * pw);
 }
 
 // Puts bfloat16 panels packed in column order into the pair-interleaved
 // order the kernels read.
 void InterleavePairs(kernels::PackedBF16* packed) {
-  kernels::InterleaveBF16Pairs(packed->data.data(), packed->data.size(),
+  kernels::InterleaveBF16Pairs(packed->values(), packed->size(),
                                packed->panel_width);
 }
 
@@ -178,7 +178,7 @@ void PackColumns(const DirectionSource& src, const float* w, int cols,
   Resize(cols, src.width(), pw, bf16);
   PackGateColumns(
       w, cols, src.rows, pw, [](float v) { return kernels::RoundToBF16(v); },
-      bf16->data.data());
+      bf16->values());
   InterleavePairs(bf16);
 }
 

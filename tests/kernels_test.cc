@@ -1048,7 +1048,7 @@ TEST(PackedWeights, StartOnACacheLine) {
       PackPanelsBF16(k, n, pw, weight, &bf16);
       EXPECT_EQ(reinterpret_cast<uintptr_t>(f32.data.data()) % kLine, 0u)
           << "k=" << k << " n=" << n;
-      EXPECT_EQ(reinterpret_cast<uintptr_t>(bf16.data.data()) % kLine, 0u)
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(bf16.values()) % kLine, 0u)
           << "k=" << k << " n=" << n;
     }
   }
