@@ -422,7 +422,7 @@ void BackwardLayer(const Model::Impl& model, int layer,
       const ScopedPhase phase(Phase::kInputGradients);
       ParallelGemmPacked(model.gemm(), rows, shape.in, gate_width,
                          {w.d_gates.data(), gate_width, 1},
-                         model.packed.layer(layer, dir).w_ih_rows,
+                         model.packed.input_rows(layer, dir),
                          dir == 0 ? 0.0f : 1.0f, d_x, shape.in);
     }
     const size_t block = static_cast<size_t>(layer * shape.dirs + dir);

@@ -365,6 +365,9 @@ float Model::ComputeGradients(const Input& caller_input, const Target& target,
     d_params.Resize(impl_->layout->total_size());
     d_params.Fill(0.0f);
   }
+  if (options.input) {
+    internal::PackBottomInputRows(*impl_->layout, impl_->params, impl_->packed);
+  }
   internal::ScopedFlushDenormals flush;
   impl_->threads->Run([&] {
     internal::RunBackward(*impl_, input, buffers.trace, buffers.d_output.data(),

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "check.h"
+
 namespace lstmkit::internal {
 
 namespace {
@@ -280,22 +282,55 @@ void PackWeights(const ModelConfig& config, const ParameterLayout& layout,
   const int directions = config.num_layers * layout.directions();
   packed->layers.resize(directions);
   const std::vector<int> rows = SourceRows(packed->gates);
+  packed->bottom_input_rows.Invalidate();
   // Every part of every direction, then the head, each once.
   const int parts = directions * kPackParts;
   threads.Run([&] {
     threads.For(parts + 1, [&](int task) {
       if (task == parts) return PackHead(config, layout, params, packed);
       const int index = task / kPackParts;
+      const PackPart part = static_cast<PackPart>(task % kPackParts);
+      if (part == PackPart::kInputRows && index < layout.directions()) return;
       const DirectionSource src{layout,
                                 params,
                                 *packed,
                                 rows,
                                 index / layout.directions(),
                                 index % layout.directions()};
-      PackDirectionPart(src, static_cast<PackPart>(task % kPackParts),
-                        &packed->layers[index]);
+      PackDirectionPart(src, part, &packed->layers[index]);
     });
   });
+}
+
+void PackBottomInputRows(const ParameterLayout& layout,
+                         Span<const float> params,
+                         const PackedWeights& packed) {
+  packed.bottom_input_rows.Fill([&](std::vector<kernels::PackedB>* rows) {
+    const std::vector<int> source_rows = SourceRows(packed.gates);
+    rows->resize(layout.directions());
+    for (int dir = 0; dir < layout.directions(); ++dir) {
+      const DirectionSource src{layout, params, packed, source_rows, 0, dir};
+      PackRows(src, src.at(layout.weight_ih(0, dir)),
+               layout.layer_input_size(0), &(*rows)[dir]);
+    }
+  });
+}
+
+BottomInputRows& BottomInputRows::operator=(const BottomInputRows& other) {
+  if (this == &other) return *this;
+  // The other model may be filling its rows on another thread.
+  const std::lock_guard<std::mutex> lock(other.mutex_);
+  rows_ = other.rows_;
+  ready_.store(other.ready_.load(std::memory_order_relaxed),
+               std::memory_order_relaxed);
+  return *this;
+}
+
+const kernels::PackedB& BottomInputRows::rows(int dir) const {
+  if (!ready_.load(std::memory_order_acquire)) {
+    Fail("internal: layer 0's input rows were not packed for these weights");
+  }
+  return rows_[dir];
 }
 
 }  // namespace lstmkit::internal

@@ -251,6 +251,69 @@ TEST(GradientOptions, WithoutTheInputGradientTheRestIsBitwiseTheSame) {
   }
 }
 
+// Layer 0's input rows are packed when input gradients are first asked
+// for after the weights change: dL/dx follows every change (set_parameter,
+// the precision, an optimizer step), in the model and in its copies, and
+// equals a new model's with the same weights.
+TEST(GradientOptions, InputGradientFollowsEveryChangeOfTheWeights) {
+  ModelConfig config;
+  config.input_size = 5;
+  config.hidden_size = 19;
+  config.output_size = 3;
+  config.num_layers = 2;
+  config.bidirectional = true;
+  const int seq_len = 7, batch = 4;
+  const std::vector<float> x = RandomVector(seq_len * batch * 5, 5);
+  const std::vector<float> y = RandomVector(seq_len * batch * 3, 6);
+  const Input input{seq_len, batch, x, {}, {}, {}};
+  auto input_gradient = [&](const Model& m) {
+    Gradients g;
+    m.ComputeGradients(input, Target{y, {}}, LossConfig{}, &g);
+    return g.x;
+  };
+  // What a model built with m's weights and precision gives.
+  auto fresh_input_gradient = [&](const Model& m) {
+    Model fresh(config, InitOptions{99});
+    const Span<const float> from = m.parameters();
+    std::copy(from.begin(), from.end(), fresh.parameters().begin());
+    fresh.parameters_changed();
+    fresh.set_weight_precision(m.weight_precision());
+    return input_gradient(fresh);
+  };
+  Model model(config, InitOptions{4});
+  const std::vector<float> first = input_gradient(model);
+  EXPECT_EQ(first, fresh_input_gradient(model));
+  const Model copy_before = model;
+
+  for (const char* name : {"weight_ih_l0", "weight_ih_l0_reverse"}) {
+    const Span<const float> old = model.parameter(name);
+    std::vector<float> w(old.begin(), old.end());
+    for (float& v : w) v *= 1.5f;
+    model.set_parameter(name, w);
+  }
+  const std::vector<float> changed = input_gradient(model);
+  EXPECT_NE(changed, first);
+  EXPECT_EQ(changed, fresh_input_gradient(model));
+  EXPECT_EQ(input_gradient(copy_before), first);
+
+  Model copy_after = model;
+  EXPECT_EQ(input_gradient(copy_after), changed);
+  model.set_weight_precision(WeightPrecision::kBF16);
+  const std::vector<float> rounded = input_gradient(model);
+  EXPECT_NE(rounded, changed);
+  EXPECT_EQ(rounded, fresh_input_gradient(model));
+  EXPECT_EQ(input_gradient(copy_after), changed);
+
+  Gradients step;
+  copy_after.ComputeGradients(input, Target{y, {}}, LossConfig{}, &step,
+                              GradientOptions{false});
+  Optimizer adam(OptimizerConfig{});
+  adam.Step(&copy_after, step);
+  const std::vector<float> stepped = input_gradient(copy_after);
+  EXPECT_NE(stepped, changed);
+  EXPECT_EQ(stepped, fresh_input_gradient(copy_after));
+}
+
 // The weight gradients read dA through ColumnOfRow: it must be the inverse
 // of SourceRow over every real row, for every vector width, ragged H
 // included.
