@@ -185,7 +185,9 @@ struct GradientOptions {
   // it (PyTorch: x.requires_grad = False): without it the bottom layer
   // skips its input product, a GEMM as large as its input projection, and
   // Gradients::x is left empty. The parameters' gradients are the same,
-  // bit for bit.
+  // bit for bit. The first call that asks for dL/dx after the weights
+  // change (set_parameter, an optimizer step) also lays out the copy of
+  // W_ih that product reads.
   bool input = true;
 };
 
