@@ -70,6 +70,12 @@ struct PackedPanels {
   const float* panel(int p) const {
     return data + static_cast<size_t>(p) * k * panel_width;
   }
+  // Panels [first_panel, first_panel + count), clipped to the columns.
+  PackedPanels Panels(int first_panel, int count) const {
+    const int first_col = first_panel * panel_width;
+    const int cols = std::min(n - first_col, count * panel_width);
+    return {panel(first_panel), k, std::max(cols, 0), panel_width};
+  }
 };
 
 struct PackedB {
@@ -84,9 +90,7 @@ struct PackedB {
   }
   // Panels [first_panel, first_panel + count), clipped to B's columns.
   PackedPanels Panels(int first_panel, int count) const {
-    const int first_col = first_panel * panel_width;
-    const int cols = std::min(n - first_col, count * panel_width);
-    return {panel(first_panel), k, std::max(cols, 0), panel_width};
+    return PackedPanels(*this).Panels(first_panel, count);
   }
   operator PackedPanels() const {  // NOLINT: every panel, implicitly
     return {data.data(), k, n, panel_width};

@@ -178,15 +178,13 @@ struct LayerBackward {
   // loop). Each column's sum is the same in any order.
   void ZigZagRow(int t, kernels::MatrixA d_gates,
                  const kernels::PackedPanels& w_hh, float* dh) const {
-    const int pw = w_hh.panel_width;
     const int pairs = (w_hh.panels() + 1) / 2;
     for (int i = 0; i < pairs; ++i) {
       const int pair = t % 2 == 1 ? pairs - 1 - i : i;
-      const int col = 2 * pair * pw;
-      const kernels::PackedPanels part{w_hh.panel(2 * pair), w_hh.k,
-                                       std::min(2 * pw, w_hh.n - col), pw};
+      const kernels::PackedPanels part = w_hh.Panels(2 * pair, 2);
       model.packed.kernels->gemm_packed(1, part.n, w_hh.k, d_gates, part, 0.0f,
-                                        dh + col, part.n,
+                                        dh + 2 * pair * w_hh.panel_width,
+                                        part.n,
                                         model.packed.tuning.gemm_packed);
     }
   }
