@@ -1,5 +1,5 @@
-// A fixed-size heap buffer aligned for any vector width, so that a
-// vector load never straddles two cache lines.
+// Heap buffers aligned for any vector width, so that a vector load never
+// straddles two cache lines; large ones on huge pages.
 #ifndef LSTMKIT_SIMD_ALIGNED_BUFFER_H_
 #define LSTMKIT_SIMD_ALIGNED_BUFFER_H_
 
@@ -11,11 +11,16 @@
 
 namespace lstmkit::kernels {
 
+// `bytes` (> 0) from operator new, on a cache line, and on a 2 MiB boundary
+// when they span whole 2 MiB blocks, which are then offered to the kernel
+// as huge pages. Throws std::bad_alloc; release with ReleaseLines and the
+// same `bytes`.
+void* AllocateLines(size_t bytes);
+void ReleaseLines(void* p, size_t bytes) noexcept;
+
 template <typename T>
 class AlignedArray {
  public:
-  static constexpr std::align_val_t kAlignment{64};
-
   AlignedArray() = default;
   explicit AlignedArray(size_t size) { Resize(size); }
   AlignedArray(const AlignedArray& other) { *this = other; }
@@ -34,9 +39,9 @@ class AlignedArray {
   // after a size change.
   void Resize(size_t size) {
     if (size == size_) return;
-    data_.reset(size == 0 ? nullptr
-                          : static_cast<T*>(
-                                ::operator new(size * sizeof(T), kAlignment)));
+    const size_t bytes = size * sizeof(T);
+    data_ = Storage(size == 0 ? nullptr : static_cast<T*>(AllocateLines(bytes)),
+                    Deleter{bytes});
     size_ = size;
   }
   void Fill(T value) {
@@ -49,9 +54,11 @@ class AlignedArray {
 
  private:
   struct Deleter {
-    void operator()(T* p) const { ::operator delete(p, kAlignment); }
+    size_t bytes = 0;
+    void operator()(T* p) const { ReleaseLines(p, bytes); }
   };
-  std::unique_ptr<T[], Deleter> data_;
+  using Storage = std::unique_ptr<T[], Deleter>;
+  Storage data_;
   size_t size_ = 0;
 };
 
@@ -69,12 +76,9 @@ struct CacheLineAllocator {
   CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}  // NOLINT
 
   T* allocate(size_t n) {
-    return static_cast<T*>(
-        ::operator new(n * sizeof(T), AlignedArray<T>::kAlignment));
+    return static_cast<T*>(AllocateLines(n * sizeof(T)));
   }
-  void deallocate(T* p, size_t) noexcept {
-    ::operator delete(p, AlignedArray<T>::kAlignment);
-  }
+  void deallocate(T* p, size_t n) noexcept { ReleaseLines(p, n * sizeof(T)); }
   template <typename U>
   bool operator==(const CacheLineAllocator<U>&) const noexcept {
     return true;

@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -1066,6 +1068,49 @@ TEST(LineAlignedVector, StartsOnACacheLineAtEverySize) {
   const LineAlignedVector<float> copy = v;
   EXPECT_EQ(reinterpret_cast<uintptr_t>(copy.data()) % kLine, 0u);
   EXPECT_TRUE(copy == v);
+}
+
+// The VmFlags of the mapping that holds `p`, from /proc/self/smaps; empty
+// when it cannot be read.
+std::string MappingFlags(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &begin, &end) == 2) {
+      inside = begin <= at && at < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+bool HugePagesCanBeAdvised() {
+  std::ifstream enabled("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  std::getline(enabled, modes);
+  return !modes.empty() && modes.find("[never]") == std::string::npos;
+}
+
+TEST(AllocateLines, LargeBuffersStartOnAHugePageAndAreAdvised) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  for (size_t bytes : {size_t{1}, size_t{4096}, (size_t{2} << 20) - 4,
+                       size_t{2} << 20, (size_t{5} << 20) + 12}) {
+    char* p = static_cast<char*>(AllocateLines(bytes));
+    const uintptr_t alignment = bytes >= kHuge ? kHuge : 64;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % alignment, 0u)
+        << "bytes=" << bytes;
+    std::memset(p, 1, bytes);  // every byte is usable (ASan checks)
+    EXPECT_EQ(p[bytes - 1], 1);
+    if (bytes >= kHuge && HugePagesCanBeAdvised()) {
+      // "hg": the range was given MADV_HUGEPAGE.
+      EXPECT_NE(MappingFlags(p).find(" hg"), std::string::npos)
+          << "bytes=" << bytes << ": " << MappingFlags(p);
+    }
+    ReleaseLines(p, bytes);
+  }
 }
 
 }  // namespace lstmkit::kernels
