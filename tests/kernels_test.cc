@@ -850,16 +850,18 @@ void TestActivationsAccuracyAndSpecialValues() {
 }
 
 // The transpose that repacks weights: exact, for row counts and lengths
-// that are multiples of no vector, with null rows (padding) inside and
-// outside groups of four, leaving every column past `count` alone.
+// that are multiples of no vector, with and without null rows (padding)
+// inside and outside groups of four and eight, leaving every column past
+// `count` alone.
 void TestTransposeRowsMatchesScalar() {
   const KernelTable& kt = TableFor(HWY_TARGET);
-  for (int count : {1, 3, 4, 5, 8, 17, 32, 33}) {
+  for (int count : {1, 3, 4, 5, 8, 12, 17, 32, 33, 40}) {
     for (int cols : {1, 3, 4, 17, 63, 64, 129, 256}) {
       const auto w = RandomVector(static_cast<size_t>(count) * cols, 61);
       std::vector<const float*> rows(count);
+      const bool with_padding = count % 8 != 0;
       for (int j = 0; j < count; ++j) {
-        const bool padding = j % 7 == 5;
+        const bool padding = with_padding && j % 7 == 5;
         rows[j] = padding ? nullptr : w.data() + static_cast<size_t>(j) * cols;
       }
       const int stride = count + 3;
