@@ -60,23 +60,25 @@ struct MatrixB {
 // A run of consecutive panels of a packed B: columns [first, first + n) of
 // B as a matrix of its own, first being a multiple of panel_width. Lets
 // threads each take a block of output columns.
-struct PackedPanels {
-  const float* data = nullptr;  // the first panel
+template <typename T>
+struct PanelView {
+  const T* data = nullptr;  // the first panel
   int k = 0;
   int n = 0;
   int panel_width = 0;
 
   int panels() const { return (n + panel_width - 1) / panel_width; }
-  const float* panel(int p) const {
+  const T* panel(int p) const {
     return data + static_cast<size_t>(p) * k * panel_width;
   }
   // Panels [first_panel, first_panel + count), clipped to the columns.
-  PackedPanels Panels(int first_panel, int count) const {
+  PanelView Panels(int first_panel, int count) const {
     const int first_col = first_panel * panel_width;
     const int cols = std::min(n - first_col, count * panel_width);
     return {panel(first_panel), k, std::max(cols, 0), panel_width};
   }
 };
+using PackedPanels = PanelView<float>;
 
 struct PackedB {
   int k = 0;
@@ -135,17 +137,7 @@ inline float WidenBF16(uint16_t bits) {
 // v1[0], v0[1], v1[1], ... Two masked 32-bit-lane loads, one of them two
 // bytes early, then widen a pair into two f32 vectors (see LoadWeights), so
 // the kernels read the two bytes before every pair, the panels' first too.
-struct PackedPanelsBF16 {
-  const uint16_t* data = nullptr;
-  int k = 0;
-  int n = 0;
-  int panel_width = 0;
-
-  int panels() const { return (n + panel_width - 1) / panel_width; }
-  const uint16_t* panel(int p) const {
-    return data + static_cast<size_t>(p) * k * panel_width;
-  }
-};
+using PackedPanelsBF16 = PanelView<uint16_t>;
 
 // The storage of PackedPanelsBF16: its values after one cache line of
 // zeros, which the kernels' early loads of the first pair read.
@@ -169,9 +161,8 @@ class PackedBF16 {
     return values() + static_cast<size_t>(p) * k * panel_width;
   }
   PackedPanelsBF16 Panels(int first_panel, int count) const {
-    const int first_col = first_panel * panel_width;
-    const int cols = std::min(n - first_col, count * panel_width);
-    return {panel(first_panel), k, std::max(cols, 0), panel_width};
+    return PackedPanelsBF16{values(), k, n, panel_width}.Panels(first_panel,
+                                                                count);
   }
 
  private:
