@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <utility>
 #include <vector>
 
 namespace lstmkit::kernels {
@@ -32,8 +33,15 @@ class AlignedArray {
     }
     return *this;
   }
-  AlignedArray(AlignedArray&&) noexcept = default;
-  AlignedArray& operator=(AlignedArray&&) noexcept = default;
+  // A moved-from array is empty, so that resizing it to its old size
+  // allocates again.
+  AlignedArray(AlignedArray&& other) noexcept
+      : data_(std::move(other.data_)), size_(std::exchange(other.size_, 0)) {}
+  AlignedArray& operator=(AlignedArray&& other) noexcept {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
 
   // Keeps the storage when the size is unchanged; contents are unspecified
   // after a size change.

@@ -1072,6 +1072,23 @@ TEST(LineAlignedVector, StartsOnACacheLineAtEverySize) {
   EXPECT_TRUE(copy == v);
 }
 
+TEST(AlignedArray, MovedFromIsEmptyAndCanBeSizedAgain) {
+  AlignedArray<float> a(100);
+  a.Fill(2.0f);
+  AlignedArray<float> b(std::move(a));
+  EXPECT_EQ(b.size(), 100u);
+  EXPECT_EQ(b.data()[99], 2.0f);
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move)
+  a.Resize(100);
+  ASSERT_NE(a.data(), nullptr);
+  a.Fill(3.0f);
+  AlignedArray<float> c;
+  c = std::move(a);
+  EXPECT_EQ(c.size(), 100u);
+  EXPECT_EQ(c.data()[0], 3.0f);
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move)
+}
+
 // The VmFlags of the mapping that holds `p`, from /proc/self/smaps; empty
 // when it cannot be read.
 std::string MappingFlags(const void* p) {
