@@ -1,4 +1,7 @@
-// GEMM blocking derived from the cache sizes that sysfs reports.
+// GEMM blocking derived from the cache sizes that sysfs (or, where a
+// virtual machine has no cache entries there, the C library) reports.
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <string>
@@ -28,8 +31,9 @@ std::string ReadLine(const std::string& path) {
   return line;
 }
 
+// Sizes sysfs reports; 0 for a level it does not list.
 CacheSizes ReadCacheSizes() {
-  CacheSizes sizes;
+  CacheSizes sizes{0, 0, 0};
   for (int index = 0; index < 8; ++index) {
     const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" +
                             std::to_string(index) + "/";
@@ -42,6 +46,35 @@ CacheSizes ReadCacheSizes() {
     if (level == "3" && type != "Instruction") sizes.l3 = size;
   }
   return sizes;
+}
+
+// A sysconf cache size in bytes; 0 when the C library does not know it.
+size_t SysconfSize(int name) {
+  const long value = sysconf(name);
+  return value > 0 ? static_cast<size_t>(value) : 0;
+}
+
+}  // namespace
+
+CacheSizes MergeCacheSizes(const CacheSizes& sysfs, const CacheSizes& libc) {
+  const CacheSizes defaults;
+  auto pick = [](size_t first, size_t second, size_t fallback) {
+    return first > 0 ? first : second > 0 ? second : fallback;
+  };
+  return {pick(sysfs.l1d, libc.l1d, defaults.l1d),
+          pick(sysfs.l2, libc.l2, defaults.l2),
+          pick(sysfs.l3, libc.l3, defaults.l3)};
+}
+
+namespace {
+
+// Some virtual machines expose no cache entries in sysfs; glibc still
+// reads the sizes from cpuid.
+CacheSizes DetectCacheSizes() {
+  const CacheSizes libc{SysconfSize(_SC_LEVEL1_DCACHE_SIZE),
+                        SysconfSize(_SC_LEVEL2_CACHE_SIZE),
+                        SysconfSize(_SC_LEVEL3_CACHE_SIZE)};
+  return MergeCacheSizes(ReadCacheSizes(), libc);
 }
 
 int RoundDown(int value, int multiple) {
@@ -62,7 +95,7 @@ void SizeBlocksToCaches(int lanes, double l1_share, Blocking* b) {
 }  // namespace
 
 const CacheSizes& Caches() {
-  static const CacheSizes sizes = ReadCacheSizes();
+  static const CacheSizes sizes = DetectCacheSizes();
   return sizes;
 }
 
@@ -86,24 +119,31 @@ Blocking DefaultBlocking(const KernelTable& kernels) {
 
 Blocking DefaultPackedBlocking(const KernelTable& kernels) {
   Blocking b = DefaultBlocking(kernels);
-  if (b.nr == kPanelVectors) return b;
-  // Weights packed ahead come in panels of kPanelVectors vectors. A tile
-  // two vectors wide reads half of every panel row, and kc such half-used
-  // lines crowd into half of L1's sets; with 16 vector registers a tile of
-  // 3 rows x 4 vectors reads whole rows instead. On Zen 3 (AVX2) it ran
-  // 10-18 % faster than 6 x 2 on every shape of the LSTM's input projection
-  // and recurrent product, and kc = 256 (the micro-panel filling L1) beat
-  // kc = 128 by 5-9 %.
-  b.mr = 3;
-  b.nr = kPanelVectors;
+  if (b.nr != kPanelVectors) {
+    // Weights packed ahead come in panels of kPanelVectors vectors. A tile
+    // two vectors wide reads half of every panel row, and kc such half-used
+    // lines crowd into half of L1's sets; with 16 vector registers a tile
+    // of 3 rows x 4 vectors reads whole rows instead. On Zen 3 (AVX2) it
+    // ran 10-18 % faster than 6 x 2 on every shape of the LSTM's input
+    // projection and recurrent product.
+    b.mr = 3;
+    b.nr = kPanelVectors;
+  }
+  // mc as for a micro-panel that fills L1, which beat mc = 126 by 1-2 %
+  // on Zen 3.
   SizeBlocksToCaches(kernels.lanes, 1.0, &b);
-  // A micro-panel of twice L1 (kc = 512 on AVX2) streams from L2 beside
-  // the tile's three A values in L1 and halves the passes over C where K
-  // is 512: 4-5 % faster on the 512 and 1024 cubes, the H = 512 input
-  // projection and the B = 64 recurrent product (Zen 3, 5 interleaved
-  // repetitions). mc stays sized for the smaller kc, which beat mc = 126
-  // by 1-2 %.
-  b.kc = std::min(2 * b.kc, 512);
+  // The micro-panel itself streams from L2 beside the tile's A values in
+  // L1: a tile of 3 x 4 (AVX2) or 6 x 4 (AVX-512) vectors needs a panel
+  // row from L2 only every 6 or 12 cycles, and every pass over K loads and
+  // stores the whole C tile once more. So kc is as deep as an eighth of L2
+  // holds, at most 512 (both 512 on Zen 3's 512 KiB and Zen 5's 1 MiB L2).
+  // On Zen 3, kc = 512 beat kc = 256 by 4-5 % on the 512 and 1024 cubes,
+  // the H = 512 input projection and the B = 64 recurrent product; on Zen 5
+  // (AVX-512), kc = 512 beat kc = 64 by 13-26 % on the input projections
+  // and recurrent products of H = 256 and 512.
+  const size_t b_row_bytes = sizeof(float) * b.nr * kernels.lanes;
+  b.kc = std::min(RoundDown(static_cast<int>(Caches().l2 / 8 / b_row_bytes), 8),
+                  512);
   return b;
 }
 

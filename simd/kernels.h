@@ -322,13 +322,19 @@ const KernelTable* KernelsForSetting(const char* setting);
 // when it is unknown or not available here.
 bool SelectKernels(const std::string& name);
 
-// This CPU's data caches as sysfs reports them (defaults where it does not).
+// Data cache sizes in bytes, with the defaults used where nothing reports
+// a level.
 struct CacheSizes {
   size_t l1d = 32 * 1024;
   size_t l2 = 512 * 1024;
   size_t l3 = 0;
 };
+// This CPU's caches: sysfs's sizes, else the C library's, else the
+// defaults above, level by level.
 const CacheSizes& Caches();
+// Each level of `sysfs` where it is known (non-zero), else of `libc`, else
+// the default.
+CacheSizes MergeCacheSizes(const CacheSizes& sysfs, const CacheSizes& libc);
 
 // Blocking derived from this CPU's cache sizes, for a kernel table: for
 // gemm, which packs B in panels one tile wide.

@@ -8,6 +8,8 @@
 
 #ifndef LSTMKIT_KERNELS_TEST_ONCE
 #define LSTMKIT_KERNELS_TEST_ONCE
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -1034,6 +1036,37 @@ TEST(DefaultBlocking, TilesAreCandidatesAndThePackedTileSpansAPanel) {
     }
     EXPECT_EQ(DefaultPackedBlocking(*kt).nr, kPanelVectors) << kt->name;
   }
+}
+
+// Each cache level comes from sysfs where it lists it, else from the C
+// library (virtual machines without sysfs cache entries), else the default.
+TEST(CacheSizes, EachLevelTakesTheFirstSourceThatKnowsIt) {
+  const CacheSizes defaults;
+  const CacheSizes none{0, 0, 0};
+  const CacheSizes sysfs{48 << 10, 0, 0};
+  const CacheSizes libc{32 << 10, 1 << 20, 0};
+  const CacheSizes merged = MergeCacheSizes(sysfs, libc);
+  EXPECT_EQ(merged.l1d, size_t{48} << 10);
+  EXPECT_EQ(merged.l2, size_t{1} << 20);
+  EXPECT_EQ(merged.l3, defaults.l3);
+  const CacheSizes neither = MergeCacheSizes(none, none);
+  EXPECT_EQ(neither.l1d, defaults.l1d);
+  EXPECT_EQ(neither.l2, defaults.l2);
+  EXPECT_EQ(MergeCacheSizes(none, libc).l1d, size_t{32} << 10);
+}
+
+// What this machine reports is used: where glibc knows L1d and L2 and
+// sysfs does not list them, the sizes are glibc's, not the defaults.
+TEST(CacheSizes, ThisMachineSizesAreKnown) {
+  const long l1d = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+  const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  const bool sysfs_lists_caches =
+      std::ifstream("/sys/devices/system/cpu/cpu0/cache/index0/size").good();
+  if (sysfs_lists_caches || l1d <= 0 || l2 <= 0) {
+    GTEST_SKIP() << "sysfs lists the caches, or glibc does not know them";
+  }
+  EXPECT_EQ(Caches().l1d, static_cast<size_t>(l1d));
+  EXPECT_EQ(Caches().l2, static_cast<size_t>(l2));
 }
 
 // Packed weights start on a cache line, in f32 and in bfloat16, whatever

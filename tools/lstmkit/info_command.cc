@@ -63,9 +63,12 @@ void PrintText(const MachineInfo& machine, const double* peak_gflops,
       << machine.hardware_threads << " hardware threads\n";
   for (const CacheInfo& cache : machine.caches) {
     out << "cache     " << CacheName(cache) << " "
-        << FormatBytes(cache.size_bytes) << ", shared by "
-        << cache.shared_by_cpus << " cpu"
-        << (cache.shared_by_cpus == 1 ? "" : "s") << "\n";
+        << FormatBytes(cache.size_bytes);
+    if (cache.shared_by_cpus > 0) {
+      out << ", shared by " << cache.shared_by_cpus << " cpu"
+          << (cache.shared_by_cpus == 1 ? "" : "s");
+    }
+    out << "\n";
   }
   out << DescribeTuning();
   if (peak_gflops != nullptr) {

@@ -1,6 +1,7 @@
 #include "machine_info.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -72,6 +73,26 @@ int CountCpuList(const std::string& list) {
   return count;
 }
 
+// Some virtual machines list no caches in sysfs; glibc still reads the
+// sizes from cpuid, but not which CPUs share them (0: unknown).
+std::vector<CacheInfo> CachesFromLibc() {
+  const struct {
+    int level;
+    const char* type;
+    int name;
+  } kLevels[] = {{1, "data", _SC_LEVEL1_DCACHE_SIZE},
+                 {1, "instruction", _SC_LEVEL1_ICACHE_SIZE},
+                 {2, "unified", _SC_LEVEL2_CACHE_SIZE},
+                 {3, "unified", _SC_LEVEL3_CACHE_SIZE}};
+  std::vector<CacheInfo> caches;
+  for (const auto& level : kLevels) {
+    const long size = sysconf(level.name);
+    if (size <= 0) continue;
+    caches.push_back({level.level, level.type, static_cast<uint64_t>(size), 0});
+  }
+  return caches;
+}
+
 std::vector<CacheInfo> Caches() {
   std::vector<CacheInfo> caches;
   for (int index = 0;; ++index) {
@@ -87,6 +108,7 @@ std::vector<CacheInfo> Caches() {
     cache.shared_by_cpus = CountCpuList(ReadLine(dir + "shared_cpu_list"));
     caches.push_back(cache);
   }
+  if (caches.empty()) return CachesFromLibc();
   return caches;
 }
 

@@ -1,4 +1,5 @@
-// What the machine offers, read from /proc and sysfs (Linux): the facts that
+// What the machine offers, read from /proc and sysfs (Linux; cache sizes
+// from the C library where sysfs lists none): the facts that
 // explain a benchmark's numbers and that the tuner keys its results by.
 #ifndef LSTMKIT_TOOLS_LSTMKIT_MACHINE_INFO_H_
 #define LSTMKIT_TOOLS_LSTMKIT_MACHINE_INFO_H_
@@ -13,7 +14,8 @@ struct CacheInfo {
   int level = 0;
   std::string type;         // "data", "instruction" or "unified"
   uint64_t size_bytes = 0;  // of one instance
-  int shared_by_cpus = 0;   // logical CPUs that share one instance
+  int shared_by_cpus = 0;   // logical CPUs that share one instance; 0 when
+                            // unknown
 };
 
 struct MachineInfo {
