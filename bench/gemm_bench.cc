@@ -429,9 +429,9 @@ BENCHMARK(BM_GemmTN)
     ->Args({1024, 256, 100})    // dW_ih, B=1 T=100 H=256
     ->Args({2048, 512, 3200});  // dW_ih, B=64 T=50 H=512
 BENCHMARK(BM_GemmNN)->Args({512, 512, 512})->Args({6400, 256, 1024});
-// Args: batch, H, and 1 to run a batch of 16 or more rows as the model
-// does (the recurrent product as a GEMM, then the gate tails), 0 for the
-// fused tiles.
+// Args: batch, H, and 1 to run a batch of 16 or more rows with the
+// recurrent product as a GEMM, then the gate tails, 0 for the fused tiles.
+// The model takes whichever KernelTable::step_as_gemm names for the target.
 BENCHMARK(BM_LstmStep)
     ->ArgsProduct({{64}, {256, 512}, {0, 1}})
     ->Args({1, 256, 0})

@@ -17,6 +17,7 @@
 #include "hwy/highway.h"
 #include "kernels.h"
 #include "panel_weights-inl.h"
+#include "prefetch.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lstmkit::kernels::HWY_NAMESPACE {
@@ -327,24 +328,6 @@ inline PanelSlice TileSliceOfB(const BlockB& b, int jr, int kc, int tile_cols,
     dst += tile_cols;
   }
   return {buffer, static_cast<size_t>(tile_cols)};
-}
-
-// Asks for the C tile that the next micro-tile will load and store. The
-// tile starts its sums from C (to keep K in order); when C is larger than
-// L2, every tile would otherwise start by waiting on L3.
-// Every line a row touches is asked for: C's rows need not start on a
-// line (a std::vector's large blocks start 16 bytes past one), and a
-// 64-byte row part then spans two lines.
-inline void PrefetchTileOfC(const float* c, int ldc, int rows, size_t cols) {
-  constexpr uintptr_t kLine = 64;
-  for (int r = 0; r < rows; ++r) {
-    const float* row = c + static_cast<ptrdiff_t>(r) * ldc;
-    const uintptr_t first = reinterpret_cast<uintptr_t>(row) & ~(kLine - 1);
-    const uintptr_t last = reinterpret_cast<uintptr_t>(row + cols) - 1;
-    for (uintptr_t line = first; line <= last; line += kLine) {
-      __builtin_prefetch(reinterpret_cast<const void*>(line), 1, 3);
-    }
-  }
 }
 
 // Asks L2 for part `part` of `parts` of `floats` contiguous floats: the B

@@ -224,7 +224,8 @@ struct LstmStepArgs {
   int mr = 1;               // rows per tile
   // When set, batches of kMinRowsForStepGemm rows or more take the
   // recurrent product as gemm_packed with this blocking, then the gate
-  // tails; the same sums in the same order, so the same bits.
+  // tails; the same sums in the same order, so the same bits. Callers set
+  // it where KernelTable::step_as_gemm says it pays.
   const Blocking* gemm_blocking = nullptr;
 };
 
@@ -292,6 +293,13 @@ struct KernelTable {
   void (*transpose_rows)(const float* const* rows, int count, int cols,
                          float* out, int out_stride);
   void (*lstm_step)(const LstmStepArgs& args);
+  // Whether a step of kMinRowsForStepGemm rows or more runs faster with its
+  // recurrent product as a GEMM (LstmStepArgs::gemm_blocking) than with
+  // the fused tiles: with 16 vector registers a fused tile holds two of a
+  // panel's four gate vectors, and the GEMM won (Zen 3, AVX2); with 32 it
+  // holds all four for 6 rows, and the fused tiles won by 11-14 % per step
+  // at B = 64 (Zen 5, AVX-512).
+  bool step_as_gemm = true;
   void (*lstm_cell_backward)(const LstmCellBackwardArgs& args);
   void (*sigmoid)(const float* in, float* out, size_t n);
   void (*tanh)(const float* in, float* out, size_t n);

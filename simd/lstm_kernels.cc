@@ -14,6 +14,7 @@ namespace lstmkit::kernels::HWY_NAMESPACE {
 
 void FillLstmKernels(KernelTable* table) {
   table->lstm_step = &LstmStep;
+  table->step_as_gemm = kVectorRegisters < 32;
   table->lstm_cell_backward = &LstmCellBackward;
   table->sigmoid = &SigmoidArray;
   table->tanh = &TanhArray;

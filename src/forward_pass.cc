@@ -76,7 +76,8 @@ void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
   }
   step.tanh_c = training ? d.tanh_c.data() + here * shape.hidden : nullptr;
   step.mr = std::min(packed.tuning.step_rows, step.batch);
-  step.gemm_blocking = &packed.tuning.gemm_packed;
+  step.gemm_blocking =
+      packed.kernels->step_as_gemm ? &packed.tuning.gemm_packed : nullptr;
   packed.kernels->lstm_step(step);
 }
 

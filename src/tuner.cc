@@ -181,11 +181,14 @@ class Tuner {
     Say(line);
   }
 
-  // Rows per tile of the fused step. Its tiles only serve batches below
-  // kMinRowsForStepGemm; larger ones run the recurrent product as a GEMM.
+  // Rows per tile of the fused step. Where the target runs larger batches'
+  // recurrent product as a GEMM (step_as_gemm), its tiles only serve
+  // batches below kMinRowsForStepGemm.
   void TuneStepRows() {
     const int batch =
-        std::min(workload_.step_batch, kernels::kMinRowsForStepGemm - 1);
+        kt_.step_as_gemm
+            ? std::min(workload_.step_batch, kernels::kMinRowsForStepGemm - 1)
+            : workload_.step_batch;
     const int hidden = workload_.step_hidden;
     const std::string b_equals = "B=" + std::to_string(batch);
     const std::string h_equals = "H=" + std::to_string(hidden);
