@@ -111,6 +111,12 @@ Blocking DefaultBlocking(const KernelTable& kernels) {
   // Half of L1 for the B micro-panel leaves room for the A micro-panel and
   // C.
   SizeBlocksToCaches(lanes, 0.5, &b);
+  // A 6 x 4 tile of 512-bit vectors needs a B row only every 12 cycles, so
+  // its micro-panel can stream from L2 (as DefaultPackedBlocking explains):
+  // on Zen 5, kc = 512 beat kc = 96 (half of L1) by 2-4 % on the weight
+  // gradients' products and 8-16 % on the cubes and input projections
+  // (5 shuffled rounds).
+  if (wide) b.kc = DeepDepth(sizeof(float) * b.nr * lanes);
   // B blocks as wide as a few thousand columns amortise packing; nc only
   // has to be a whole number of panels.
   b.nc = RoundDown(4096, panel);
@@ -137,14 +143,17 @@ Blocking DefaultPackedBlocking(const KernelTable& kernels) {
   // row from L2 only every 6 or 12 cycles, and every pass over K loads and
   // stores the whole C tile once more. So kc is as deep as an eighth of L2
   // holds, at most 512 (both 512 on Zen 3's 512 KiB and Zen 5's 1 MiB L2).
-  // On Zen 3, kc = 512 beat kc = 256 by 4-5 % on the 512 and 1024 cubes,
-  // the H = 512 input projection and the B = 64 recurrent product; on Zen 5
-  // (AVX-512), kc = 512 beat kc = 64 by 13-26 % on the input projections
+  // (DeepDepth). On Zen 3, kc = 512 beat kc = 256 by 4-5 % on the 512 and 1024
+  // cubes, the H = 512 input projection and the B = 64 recurrent product; on
+  // Zen 5 (AVX-512), kc = 512 beat kc = 64 by 13-26 % on the input projections
   // and recurrent products of H = 256 and 512.
-  const size_t b_row_bytes = sizeof(float) * b.nr * kernels.lanes;
-  b.kc = std::min(RoundDown(static_cast<int>(Caches().l2 / 8 / b_row_bytes), 8),
-                  512);
+  b.kc = DeepDepth(sizeof(float) * b.nr * kernels.lanes);
   return b;
+}
+
+int DeepDepth(size_t b_row_bytes) {
+  return std::min(RoundDown(static_cast<int>(Caches().l2 / 8 / b_row_bytes), 8),
+                  512);
 }
 
 std::vector<Blocking> TileCandidates(const KernelTable& kernels) {

@@ -350,6 +350,9 @@ Blocking DefaultBlocking(const KernelTable& kernels);
 // The same for gemm_packed, over B packed ahead in kPanelVectors-wide
 // panels.
 Blocking DefaultPackedBlocking(const KernelTable& kernels);
+// kc for a B micro-panel that streams from L2 rather than sitting in L1:
+// an eighth of L2 deep, at most 512 rows of b_row_bytes.
+int DeepDepth(size_t b_row_bytes);
 // Candidate tile shapes (mr, nr) a tuner may choose from for a target.
 std::vector<Blocking> TileCandidates(const KernelTable& kernels);
 

@@ -156,9 +156,17 @@ class Tuner {
     const size_t l1 = kernels::Caches().l1d, l2 = kernels::Caches().l2;
     const size_t b_row = sizeof(float) * best->nr * kt_.lanes;
     const Blocking tile = *best;
+    std::vector<int> depths;
     for (double share : {0.25, 0.5, 0.75, 1.0, 2.0}) {
+      depths.push_back(
+          std::max(8, static_cast<int>(l1 * share / b_row) / 8 * 8));
+    }
+    depths.push_back(kernels::DeepDepth(b_row));
+    std::sort(depths.begin(), depths.end());
+    depths.erase(std::unique(depths.begin(), depths.end()), depths.end());
+    for (int kc : depths) {
       Blocking b = tile;
-      b.kc = std::max(8, static_cast<int>(l1 * share / b_row) / 8 * 8);
+      b.kc = kc;
       if (b.kc != tile.kc) consider(b);
     }
     const Blocking depth = *best;
