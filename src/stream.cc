@@ -147,20 +147,21 @@ void CellPanels(Stream::Impl& s, const float* x_t, int current, int layer,
   kt.lstm_step(step);
 }
 
-// Whether one thread's f32 weights for `count` panels of a layer are
-// between half of L2 and eight times it: then a step that walks its panels
-// pair by pair, both matrices of a pair together, in the opposite order to
-// the step before, finds the pairs it starts with still in L2. Weights that
-// fit L2 stay there anyway, and beyond eight times L2 almost nothing is left
-// to find while the extra calls cost: on Zen 5 (1 MiB L2, one thread), the
-// H = 256 step (2 MB) ran 1.21x faster, H = 512 (8 MB) 1.03x, H = 64 and
-// H = 1024 (32 MB) 3-5 % slower (best of 9-11 alternating runs).
+// Whether one thread's weights for `count` panels of a layer are between
+// half of L2 and eight times it: then a step that walks its panels pair by
+// pair, both matrices of a pair together, in the opposite order to the step
+// before, finds the pairs it starts with still in L2. Weights that fit L2
+// stay there anyway, and beyond eight times L2 almost nothing is left to
+// find while the extra calls cost. On Zen 5 (1 MiB L2, one thread, best of
+// 9 alternating runs): f32 at H = 256 (2 MB) 1.24x, H = 512 (8 MB) 1.01x;
+// bfloat16 at H = 256 (1 MB) 1.02x, H = 512 (4 MB) 1.17x; H = 64 and
+// H = 1024 (32 MB) ran 3-5 % slower walked, and are not.
 bool WalksPairsInTurn(const Stream::Impl& s, int layer, int count) {
   const Model::Impl& m = *s.model;
-  if (m.packed.bf16) return false;
   const size_t pw = kernels::kPanelVectors * m.packed.kernels->lanes;
   const size_t rows = m.layout->layer_input_size(layer) + s.state;
-  const size_t bytes = count * pw * rows * sizeof(float);
+  const size_t bytes =
+      count * pw * rows * (m.packed.bf16 ? sizeof(uint16_t) : sizeof(float));
   const size_t l2 = kernels::Caches().l2;
   return bytes > l2 / 2 && bytes <= 8 * l2;
 }

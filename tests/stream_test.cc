@@ -104,30 +104,34 @@ TEST_P(StreamOnTarget, StepsMatchForwardBitwise) {
   }
 }
 
-// A layer's weights a few times larger than L2 (1.3 MB here, for any L2
-// from 256 KiB to 2 MiB) make a one-thread step walk its panels pair by
-// pair, each step in the opposite order to the one before; an odd number
-// of panels (13 of 16 units, 25 of 8) leaves one alone at an end. The
-// walk must not change a bit.
+// A layer's weights a few times larger than L2 (1.3 MB here in f32, for
+// any L2 from 256 KiB to 2 MiB; 0.65 MB in bfloat16, for L2 up to 1 MiB)
+// make a one-thread step walk its panels pair by pair, each step in the
+// opposite order to the one before; an odd number of panels (13 of 16 units, 25
+// of 8) leaves one alone at an end. The walk must not change a bit.
 TEST_P(StreamOnTarget, StepsWalkingPanelPairsMatchForwardBitwise) {
   ModelConfig config;
   config.input_size = 197;
   config.hidden_size = 197;
-  Model model(config, InitOptions{6});
-  model.set_threads(1);
-  const int steps = 5, in = 197;
-  const std::vector<float> x = RandomVector(steps * in, 9);
-  const Output expected = model.Forward({steps, 1, x, {}, {}, {}});
-  Stream stream(model);
-  std::vector<float> y(steps * in);
-  for (int t = 0; t < steps; ++t) {
-    stream.Step({x.data() + t * in, static_cast<size_t>(in)},
-                {y.data() + t * in, static_cast<size_t>(in)});
+  for (WeightPrecision precision :
+       {WeightPrecision::kF32, WeightPrecision::kBF16}) {
+    Model model(config, InitOptions{6});
+    model.set_threads(1);
+    model.set_weight_precision(precision);
+    const int steps = 5, in = 197;
+    const std::vector<float> x = RandomVector(steps * in, 9);
+    const Output expected = model.Forward({steps, 1, x, {}, {}, {}});
+    Stream stream(model);
+    std::vector<float> y(steps * in);
+    for (int t = 0; t < steps; ++t) {
+      stream.Step({x.data() + t * in, static_cast<size_t>(in)},
+                  {y.data() + t * in, static_cast<size_t>(in)});
+    }
+    EXPECT_EQ(y, expected.y) << (precision == WeightPrecision::kBF16);
+    std::vector<float> h(stream.state_size()), c(stream.state_size());
+    stream.GetState(h, c);
+    EXPECT_EQ(c, expected.c_n);
   }
-  EXPECT_EQ(y, expected.y);
-  std::vector<float> h(stream.state_size()), c(stream.state_size());
-  stream.GetState(h, c);
-  EXPECT_EQ(c, expected.c_n);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, StreamOnTarget,
