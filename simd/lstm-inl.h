@@ -346,16 +346,23 @@ void LstmStepTiles(const LstmStepArgs& args, int panel, int end) {
   // Each tile asks for the next one's pre-activations, which the input
   // projection wrote long before (tens of MB at B = 64): on Zen 5, B = 64
   // inference ran 4-7 % faster with it.
+  // The rows are shared out evenly among the fewest tiles of at most mr
+  // rows: 32 rows as 6, 6, 5, 5, 5, 5 rather than five tiles of 6 and one
+  // of 2, whose eight accumulators leave the FMA pipes half idle.
   const size_t lanes = hn::Lanes(hn::ScalableTag<float>());
+  const int row_tiles = (args.batch + args.mr - 1) / args.mr;
+  auto tile_row = [&](int tile) {
+    return static_cast<int>(static_cast<long>(args.batch) *
+                            std::min(tile, row_tiles) / row_tiles);
+  };
   for (; panel < end; ++panel) {
     for (size_t q0 = 0; q0 < kPanelVectors; q0 += vectors) {
-      for (int row = 0; row < args.batch; row += args.mr) {
-        const int rows = std::min(args.mr, args.batch - row);
-        const int next = row + rows;
+      for (int tile = 0; tile < row_tiles; ++tile) {
+        const int row = tile_row(tile), next = tile_row(tile + 1);
         PrefetchTileOfC(GateRowOfPanel(args, next, panel) + q0 * lanes,
-                        args.gate_stride, std::min(args.mr, args.batch - next),
+                        args.gate_stride, tile_row(tile + 2) - next,
                         vectors * lanes);
-        tiles[rows - 1](args, row, panel, q0);
+        tiles[next - row - 1](args, row, panel, q0);
       }
     }
     LstmGateTails(args, 0, args.batch, panel);
