@@ -155,9 +155,13 @@ void CellPanels(Stream::Impl& s, const float* x_t, int current, int layer,
 // find while the extra calls cost. On Zen 5 (1 MiB L2, one thread, best of
 // 9 alternating runs): f32 at H = 256 (2 MB) 1.24x, H = 512 (8 MB) 1.01x;
 // bfloat16 at H = 256 (1 MB) 1.02x, H = 512 (4 MB) 1.17x; H = 64 and
-// H = 1024 (32 MB) ran 3-5 % slower walked, and are not.
+// H = 1024 (32 MB) ran 3-5 % slower walked, and are not. On Zen 3 (AVX2),
+// where widening bfloat16 costs a second load per vector pair, a bfloat16
+// step walked this way ran 3-7 % slower on one thread: bfloat16 walks on
+// AVX-512 only.
 bool WalksPairsInTurn(const Stream::Impl& s, int layer, int count) {
   const Model::Impl& m = *s.model;
+  if (m.packed.bf16 && m.packed.kernels->lanes < 16) return false;
   const size_t pw = kernels::kPanelVectors * m.packed.kernels->lanes;
   const size_t rows = m.layout->layer_input_size(layer) + s.state;
   const size_t bytes =

@@ -105,10 +105,10 @@ TEST_P(StreamOnTarget, StepsMatchForwardBitwise) {
 }
 
 // A layer's weights a few times larger than L2 (1.3 MB here in f32, for
-// any L2 from 256 KiB to 2 MiB; 0.65 MB in bfloat16, for L2 up to 1 MiB)
-// make a one-thread step walk its panels pair by pair, each step in the
-// opposite order to the one before; an odd number of panels (13 of 16 units, 25
-// of 8) leaves one alone at an end. The walk must not change a bit.
+// any L2 from 256 KiB to 2 MiB; 0.65 MB in bfloat16, for L2 up to 1 MiB,
+// on AVX-512) make a one-thread step walk its panels pair by pair, each step in
+// the opposite order to the one before; an odd number of panels (13 of 16
+// units, 25 of 8) leaves one alone at an end. The walk must not change a bit.
 TEST_P(StreamOnTarget, StepsWalkingPanelPairsMatchForwardBitwise) {
   ModelConfig config;
   config.input_size = 197;
