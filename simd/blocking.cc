@@ -141,12 +141,12 @@ Blocking DefaultPackedBlocking(const KernelTable& kernels) {
   // The micro-panel itself streams from L2 beside the tile's A values in
   // L1: a tile of 3 x 4 (AVX2) or 6 x 4 (AVX-512) vectors needs a panel
   // row from L2 only every 6 or 12 cycles, and every pass over K loads and
-  // stores the whole C tile once more. So kc is as deep as an eighth of L2
-  // holds, at most 512 (both 512 on Zen 3's 512 KiB and Zen 5's 1 MiB L2).
-  // (DeepDepth). On Zen 3, kc = 512 beat kc = 256 by 4-5 % on the 512 and 1024
-  // cubes, the H = 512 input projection and the B = 64 recurrent product; on
-  // Zen 5 (AVX-512), kc = 512 beat kc = 64 by 13-26 % on the input projections
-  // and recurrent products of H = 256 and 512.
+  // stores the whole C tile once more. So kc is DeepDepth: as deep as an
+  // eighth of L2 holds, at most 512 (512 on both Zen 3's 512 KiB and Zen
+  // 5's 1 MiB L2). On Zen 3, kc = 512 beat kc = 256 by 4-5 % on the 512
+  // and 1024 cubes, the H = 512 input projection and the B = 64 recurrent
+  // product; on Zen 5 (AVX-512), kc = 512 beat kc = 64 by 13-26 % on the
+  // input projections and recurrent products of H = 256 and 512.
   b.kc = DeepDepth(sizeof(float) * b.nr * kernels.lanes);
   return b;
 }

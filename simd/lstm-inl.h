@@ -352,16 +352,17 @@ void LstmStepTiles(const LstmStepArgs& args, int panel, int end) {
   const size_t lanes = hn::Lanes(hn::ScalableTag<float>());
   const int row_tiles = (args.batch + args.mr - 1) / args.mr;
   auto tile_row = [&](int tile) {
-    return static_cast<int>(static_cast<long>(args.batch) *
-                            std::min(tile, row_tiles) / row_tiles);
+    return static_cast<int>(static_cast<long>(args.batch) * tile / row_tiles);
   };
   for (; panel < end; ++panel) {
     for (size_t q0 = 0; q0 < kPanelVectors; q0 += vectors) {
       for (int tile = 0; tile < row_tiles; ++tile) {
         const int row = tile_row(tile), next = tile_row(tile + 1);
-        PrefetchTileOfC(GateRowOfPanel(args, next, panel) + q0 * lanes,
-                        args.gate_stride, tile_row(tile + 2) - next,
-                        vectors * lanes);
+        if (tile + 1 < row_tiles) {
+          PrefetchTileOfC(GateRowOfPanel(args, next, panel) + q0 * lanes,
+                          args.gate_stride, tile_row(tile + 2) - next,
+                          vectors * lanes);
+        }
         tiles[next - row - 1](args, row, panel, q0);
       }
     }
