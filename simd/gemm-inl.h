@@ -40,13 +40,14 @@ struct TileStart {
   const float* row_init;
 };
 
-// C[MR][NR vectors] (+)= A * B over kc, with A packed as [kc][MR]. Only
+// C[MR][NR vectors] (+)= A * B over kc. With kPackedA, a[0] is A packed
+// as [kc][MR]; otherwise a[r] is row r of a row-major A, read in place. Only
 // `rows` x `cols` of the tile are stored; edge tiles run on a local copy of
 // C so that no vector reaches past the end of a row.
-template <size_t MR, size_t NR>
-HWY_NOINLINE void MicroTile(size_t kc, const float* HWY_RESTRICT a,
-                            PanelSlice b, float* HWY_RESTRICT c, size_t ldc,
-                            TileStart start, size_t rows, size_t cols) {
+template <size_t MR, size_t NR, bool kPackedA>
+HWY_NOINLINE void MicroTile(size_t kc, const float* const* a, PanelSlice b,
+                            float* HWY_RESTRICT c, size_t ldc, TileStart start,
+                            size_t rows, size_t cols) {
   const DF d;
   const size_t lanes = hn::Lanes(d);
   const bool full = rows == MR && cols == NR * lanes;
@@ -79,6 +80,10 @@ HWY_NOINLINE void MicroTile(size_t kc, const float* HWY_RESTRICT a,
                             : hn::Zero(d);
     }
   }
+  const float* HWY_RESTRICT packed = a[0];
+  const float* a_rows[MR];
+#pragma GCC unroll 8
+  for (size_t r = 0; r < MR; ++r) a_rows[r] = kPackedA ? nullptr : a[r];
   const float* b_row = b.data;
   for (size_t p = 0; p < kc; ++p) {
     VF bv[NR];
@@ -86,13 +91,13 @@ HWY_NOINLINE void MicroTile(size_t kc, const float* HWY_RESTRICT a,
     for (size_t v = 0; v < NR; ++v) bv[v] = hn::LoadU(d, b_row + v * lanes);
 #pragma GCC unroll 8
     for (size_t r = 0; r < MR; ++r) {
-      const VF av = hn::Set(d, a[r]);
+      const VF av = hn::Set(d, kPackedA ? packed[r] : a_rows[r][p]);
 #pragma GCC unroll 4
       for (size_t v = 0; v < NR; ++v) {
         acc[r][v] = hn::MulAdd(av, bv[v], acc[r][v]);
       }
     }
-    a += MR;
+    if (kPackedA) packed += MR;
     b_row += b.stride;
   }
 #pragma GCC unroll 8
@@ -109,24 +114,28 @@ HWY_NOINLINE void MicroTile(size_t kc, const float* HWY_RESTRICT a,
   }
 }
 
-using MicroTileFn = void (*)(size_t, const float*, PanelSlice, float*, size_t,
-                             TileStart, size_t, size_t);
+using MicroTileFn = void (*)(size_t, const float* const*, PanelSlice, float*,
+                             size_t, TileStart, size_t, size_t);
 
-template <size_t NR, size_t... R>
+template <size_t NR, bool kPackedA, size_t... R>
 constexpr std::array<MicroTileFn, sizeof...(R)> MakeRowTable(
     std::index_sequence<R...>) {
-  return {&MicroTile<R + 1, NR>...};
+  return {&MicroTile<R + 1, NR, kPackedA>...};
 }
 
-inline MicroTileFn SelectMicroTile(int mr, int nr) {
-  static constexpr auto k1 =
-      MakeRowTable<1>(std::make_index_sequence<kMaxTileRows>());
-  static constexpr auto k2 =
-      MakeRowTable<2>(std::make_index_sequence<kMaxTileRows>());
-  static constexpr auto k4 =
-      MakeRowTable<4>(std::make_index_sequence<kMaxTileRows>());
+template <bool kPackedA>
+inline MicroTileFn SelectMicroTileOf(int mr, int nr) {
+  static constexpr auto kRows = std::make_index_sequence<kMaxTileRows>();
+  static constexpr auto k1 = MakeRowTable<1, kPackedA>(kRows);
+  static constexpr auto k2 = MakeRowTable<2, kPackedA>(kRows);
+  static constexpr auto k4 = MakeRowTable<4, kPackedA>(kRows);
   const auto& table = nr == 1 ? k1 : nr == 2 ? k2 : k4;
   return table[mr - 1];
+}
+
+inline MicroTileFn SelectMicroTile(int mr, int nr, bool packed_a) {
+  return packed_a ? SelectMicroTileOf<true>(mr, nr)
+                  : SelectMicroTileOf<false>(mr, nr);
 }
 
 // Packs `rows` (at most MR) rows of a row-major A, each kc long from
@@ -347,20 +356,43 @@ inline void PrefetchPartOfPanel(const float* panel, size_t floats, int part,
   }
 }
 
-// Rows [begin, end) of A, packed as PackA leaves them at `data`.
-struct PackedRows {
-  const float* data;
+// Rows [begin, end) of A from depth pc: packed as PackA leaves them at
+// `packed`, or, where that is null, read in place from the row-major `a`.
+struct RowsOfA {
+  const float* packed;
+  MatrixA a;
+  int pc;
   int begin;
   int end;
 };
 
-// Every micro-tile of one packed row block of A against one (kc x n_cols)
-// block of B. start.row_init, when set, holds the block's own columns.
-inline void PackedRowsTimesBlock(const PackedRows& a, int n_cols, int kc,
-                                 const BlockB& b, float* c, int ldc,
-                                 TileStart start, const Blocking& blk) {
+// A row-major A gives each tile row its k values in order already, so the
+// tiles read it in place. Packed, it cost 3 % of B = 64 inference at H = 256
+// (perf, Zen 5, one thread): the parallel GEMM's tasks of a few panels each
+// packed the same rows again.
+inline bool ReadsAInPlace(MatrixA a) { return a.col_stride == 1; }
+
+// Where the tile at row `ir` reads A: its packed panel, or its mr rows,
+// the last real row standing in for any past the end (their sums are never
+// stored).
+inline void TileRowsOfA(const RowsOfA& a, int ir, int kc, int mr,
+                        const float** rows) {
+  if (a.packed != nullptr) {
+    rows[0] = a.packed + static_cast<size_t>(ir - a.begin) * kc;
+    return;
+  }
+  for (int r = 0; r < mr; ++r) {
+    rows[r] = a.a.row(std::min(ir + r, a.end - 1)) + a.pc;
+  }
+}
+
+// Every micro-tile of one row block of A against one (kc x n_cols) block
+// of B. start.row_init, when set, holds the block's own columns.
+inline void RowsTimesBlock(const RowsOfA& a, int n_cols, int kc,
+                           const BlockB& b, float* c, int ldc, TileStart start,
+                           const Blocking& blk) {
   const int tile_cols = blk.nr * static_cast<int>(hn::Lanes(DF()));
-  const MicroTileFn tile = SelectMicroTile(blk.mr, blk.nr);
+  const MicroTileFn tile = SelectMicroTile(blk.mr, blk.nr, a.packed != nullptr);
   float* slice_buffer = SliceBufferB(static_cast<size_t>(kc) * tile_cols);
   const int row_tiles = (a.end - a.begin + blk.mr - 1) / blk.mr;
   for (int jr = 0; jr < n_cols; jr += tile_cols) {
@@ -381,9 +413,10 @@ inline void PackedRowsTimesBlock(const PackedRows& a, int n_cols, int kc,
       }
       PrefetchTileOfC(c + static_cast<ptrdiff_t>(ir + blk.mr) * ldc + jr, ldc,
                       std::min(blk.mr, a.end - ir - blk.mr), cols);
-      tile(kc, a.data + static_cast<size_t>(ir - a.begin) * kc, slice,
-           c + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc, tile_start,
-           std::min(blk.mr, a.end - ir), cols);
+      const float* tile_a[kMaxTileRows];
+      TileRowsOfA(a, ir, kc, blk.mr, tile_a);
+      tile(kc, tile_a, slice, c + static_cast<ptrdiff_t>(ir) * ldc + jr, ldc,
+           tile_start, std::min(blk.mr, a.end - ir), cols);
     }
   }
 }
@@ -402,12 +435,14 @@ inline void BlockProduct(int m, int n_cols, int kc, MatrixA a, int pc,
                          const BlockB& b, float* c, int ldc, TileStart start,
                          const Blocking& requested) {
   const Blocking blk = BlockingForRows(m, requested);
-  float* packed_a = PackBufferA(static_cast<size_t>(blk.mc) * kc);
+  float* packed_a = ReadsAInPlace(a)
+                        ? nullptr
+                        : PackBufferA(static_cast<size_t>(blk.mc) * kc);
   for (int ic = 0; ic < m; ic += blk.mc) {
     const int ic_end = std::min(m, ic + blk.mc);
-    PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
-    PackedRowsTimesBlock({packed_a, ic, ic_end}, n_cols, kc, b, c, ldc, start,
-                         blk);
+    if (packed_a != nullptr) PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
+    RowsTimesBlock({packed_a, a, pc, ic, ic_end}, n_cols, kc, b, c, ldc, start,
+                   blk);
   }
 }
 
@@ -518,7 +553,9 @@ inline void GemmSharedA(int m, int k, MatrixA a, const SharedAProduct* products,
   const Blocking blk = BlockingForRows(m, requested);
   const int tile_cols = blk.nr * static_cast<int>(hn::Lanes(DF()));
   const int depth = std::min(blk.kc, k);
-  float* packed_a = PackBufferA(static_cast<size_t>(blk.mc) * depth);
+  float* packed_a = ReadsAInPlace(a)
+                        ? nullptr
+                        : PackBufferA(static_cast<size_t>(blk.mc) * depth);
   // Scratch for the products whose B this call packs; none for the others.
   size_t offsets[kMaxSharedAProducts + 1] = {};
   for (int q = 0; q < count; ++q) {
@@ -537,17 +574,17 @@ inline void GemmSharedA(int m, int k, MatrixA a, const SharedAProduct* products,
     }
     for (int ic = 0; ic < m; ic += blk.mc) {
       const int ic_end = std::min(m, ic + blk.mc);
-      PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
+      if (packed_a != nullptr) PackA(a, ic, ic_end, pc, kc, blk.mr, packed_a);
       for (int q = 0; q < count; ++q) {
         const int pw = blocks[q].panel_width;
         const int nc = (blk.nc + pw - 1) / pw * pw;
         for (int jc = 0; jc < products[q].n; jc += nc) {
           BlockB block = blocks[q];
           block.base += jc / pw * block.panel_stride;
-          PackedRowsTimesBlock({packed_a, ic, ic_end},
-                               std::min(nc, products[q].n - jc), kc, block,
-                               products[q].c + jc, products[q].ldc,
-                               {pc > 0, nullptr}, blk);
+          RowsTimesBlock({packed_a, a, pc, ic, ic_end},
+                         std::min(nc, products[q].n - jc), kc, block,
+                         products[q].c + jc, products[q].ldc, {pc > 0, nullptr},
+                         blk);
         }
       }
     }
