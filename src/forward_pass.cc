@@ -50,10 +50,10 @@ void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
   kernels::LstmStepArgs step;
   step.batch = rows;
   step.hidden = shape.hidden;
-  step.h_prev =
-      SkipRows(PreviousRows(seq, trace->out.data() + dir * shape.state,
-                            out_width, dir, t),
-               block.first);
+  step.h_prev = SkipRows(
+      PreviousRows(seq, trace->out.data() + dir * shape.state,
+                   trace->steps + dir * shape.state, out_width, dir, t),
+      block.first);
   step.w_hh = &weights.w_hh;
   step.w_hh_bf16 = packed.w_hh_bf16(layer, dir);
   step.first_panel = first;
@@ -71,7 +71,7 @@ void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
     step.h = d.r.data() + here * shape.hidden;
     step.h_stride = shape.hidden;
   } else {
-    step.h = trace->out.data() + (batch + here) * out_width + dir * shape.state;
+    step.h = trace->steps + here * out_width + dir * shape.state;
     step.h_stride = out_width;
   }
   step.tanh_c = training ? d.tanh_c.data() + here * shape.hidden : nullptr;
@@ -93,19 +93,23 @@ void ProjectStep(const Model::Impl& model, const LayerShape& shape, int layer,
   if (w_hr.n <= 0 || rows == 0) return;
   const size_t here = seq.offset(t) + block.first;
   const int out_width = shape.out_width();
-  float* h = trace->out.data() + (seq.batch() + here) * out_width +
-             dir * shape.state + first * w_hr.panel_width;
+  float* h = trace->steps + here * out_width + dir * shape.state +
+             first * w_hr.panel_width;
   packed.kernels->gemm_packed(
       rows, w_hr.n, shape.hidden,
       {trace->dirs[dir].r.data() + here * shape.hidden, shape.hidden, 1}, w_hr,
       0.0f, h, out_width, packed.tuning.gemm_packed);
 }
 
+// `steps`, where given, takes the steps' h rows in place of `out`.
 void AllocateLayer(const LayerShape& shape, const SequenceLayout& seq,
-                   int gate_width, bool training, LayerTrace* trace) {
+                   int gate_width, bool training, float* steps,
+                   LayerTrace* trace) {
   const size_t batch = seq.batch();
   const size_t rows = seq.total_rows();
-  trace->out.resize((batch + rows) * shape.out_width());
+  const size_t width = shape.out_width();
+  trace->out.resize((batch + (steps != nullptr ? 0 : rows)) * width);
+  trace->steps = steps != nullptr ? steps : trace->out.data() + batch * width;
   for (int dir = 0; dir < shape.dirs; ++dir) {
     DirectionTrace& d = trace->dirs[dir];
     d.gates.resize(rows * gate_width);
@@ -172,14 +176,14 @@ void WalkSteps(const Model::Impl& model, const LayerShape& shape, int layer,
 
 void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
                   const SequenceLayout& seq, const float* x, bool training,
-                  LayerTrace* trace) {
+                  float* steps, LayerTrace* trace) {
   const PackedWeights& packed = model.packed;
   const LayerShape shape = ShapeOf(model, layer);
   const int gate_width = packed.gates.width();
   const int rows = static_cast<int>(seq.total_rows());
   {
     const ScopedPhase phase(Phase::kForwardBuffers);
-    AllocateLayer(shape, seq, gate_width, training, trace);
+    AllocateLayer(shape, seq, gate_width, training, steps, trace);
   }
   for (int dir = 0; dir < shape.dirs; ++dir) {
     const PackedLayer& weights = packed.layer(layer, dir);
@@ -211,13 +215,12 @@ void FinalStates(const LayerShape& shape, const SequenceLayout& seq,
   for (int dir = 0; dir < shape.dirs; ++dir) {
     const size_t block = static_cast<size_t>(layer * shape.dirs + dir) * batch;
     for (int i = 0; i < seq.batch(); ++i) {
-      const size_t row = batch + (dir == 0 ? seq.last_row(i) : i);
+      const size_t row = dir == 0 ? seq.last_row(i) : i;
       const size_t to = block + seq.original(i);
-      std::copy_n(
-          trace.out.data() + row * shape.out_width() + dir * shape.state,
-          shape.state, h_n + to * shape.state);
-      std::copy_n(trace.dirs[dir].c.data() + row * shape.hidden, shape.hidden,
-                  c_n + to * shape.hidden);
+      std::copy_n(trace.steps + row * shape.out_width() + dir * shape.state,
+                  shape.state, h_n + to * shape.state);
+      std::copy_n(trace.dirs[dir].c.data() + (batch + row) * shape.hidden,
+                  shape.hidden, c_n + to * shape.hidden);
     }
   }
 }
@@ -254,8 +257,8 @@ void RunHead(const Model::Impl& model, ForwardTrace* trace) {
     const LayerTrace& top = trace->layers[trace->top];
     trace->head_input.resize(static_cast<size_t>(seq.batch()) * width);
     for (int i = 0; i < seq.batch(); ++i) {
-      const size_t from = (seq.batch() + seq.last_row(i)) * width;
-      std::copy_n(top.out.data() + from, width,
+      const size_t from = static_cast<size_t>(seq.last_row(i)) * width;
+      std::copy_n(top.steps + from, width,
                   trace->head_input.data() + static_cast<size_t>(i) * width);
     }
   }
@@ -329,7 +332,9 @@ void ValidateInput(const Model::Impl& model, const Input& input) {
 }
 
 void RunForward(const Model::Impl& model, const Input& input, bool training,
-                ForwardTrace* trace) {
+                ForwardTrace* trace, float* top_steps) {
+  Require(top_steps == nullptr || !training,
+          "a training forward keeps its top layer's rows in its trace");
   const ScopedPhase whole(Phase::kForwardCall);
   const ModelConfig& config = model.config;
   trace->layout = SequenceLayout(input.seq_len, input.batch, input.seq_lens);
@@ -350,15 +355,15 @@ void RunForward(const Model::Impl& model, const Input& input, bool training,
     x = trace->packed_x.data();
   }
   const bool dropout = training && config.dropout > 0.0f;
-  const size_t out_offset =
-      static_cast<size_t>(input.batch) * model.layout->layer_output_size();
   for (int layer = 0; layer < config.num_layers; ++layer) {
     LayerTrace* trace_l = &trace->layers[layer % trace->layers.size()];
     if (layer > 0 && dropout) {
       x = DropInput(model, layer, seq, input.dropout_seed, x, trace_l);
     }
-    ForwardLayer(model, layer, input, seq, x, training, trace_l);
-    x = trace_l->out.data() + out_offset;
+    const bool top = layer == config.num_layers - 1;
+    ForwardLayer(model, layer, input, seq, x, training,
+                 top ? top_steps : nullptr, trace_l);
+    x = trace_l->steps;
     FinalStates(ShapeOf(model, layer), seq, *trace_l, layer, trace->h_n.data(),
                 trace->c_n.data());
     trace->top = layer % static_cast<int>(trace->layers.size());
@@ -373,10 +378,9 @@ const float* HeadInputRows(const Model::Impl& model,
   const bool last_only = model.config.output_steps == OutputSteps::kLastStep;
   if (last_only && !seq.plain()) return trace.head_input.data();
   const LayerTrace& top = trace.layers[trace.top];
-  // Plain layout: the last step's rows are the buffer's last B rows.
-  const size_t first =
-      last_only ? seq.total_rows() : static_cast<size_t>(seq.batch());
-  return top.out.data() + first * model.layout->layer_output_size();
+  // Plain layout: the last step's rows are the last B rows.
+  const size_t first = last_only ? seq.total_rows() - seq.batch() : 0;
+  return top.steps + first * model.layout->layer_output_size();
 }
 
 float DropoutScale(uint64_t seed, int layer, int step, int sequence, int unit,

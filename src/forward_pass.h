@@ -28,6 +28,9 @@ struct LayerTrace {
   // [B + R][D * P]: h0 of each direction in its columns (sorted rows), then
   // each step's h, the forward direction's columns first.
   kernels::LineAlignedVector<float> out;
+  // Where the steps' h rows are, [R][D * P]: out after block 0, or the
+  // caller's output for the top layer of an inference call.
+  float* steps = nullptr;
   DirectionTrace dirs[2];
   // With dropout while training: this layer's input after the mask, [R][I].
   std::vector<float> dropped_input;
@@ -60,9 +63,11 @@ void ValidateInput(const Model::Impl& model, const Input& input);
 
 // Runs every layer and the head; `output` is left before the softmax.
 // Training keeps every layer's trace for backward, and applies dropout;
-// inference keeps two layers' traces.
+// inference keeps two layers' traces. Where `top_steps` is given (inference
+// only), the top layer writes its step rows, [R][D * P], there rather than
+// into its trace.
 void RunForward(const Model::Impl& model, const Input& input, bool training,
-                ForwardTrace* trace);
+                ForwardTrace* trace, float* top_steps = nullptr);
 
 // The top layer's output rows that feed the head, output_rows of them.
 const float* HeadInputRows(const Model::Impl& model, const ForwardTrace& trace);

@@ -30,24 +30,31 @@ inline LayerShape ShapeOf(const Model::Impl& model, int layer) {
           layout.layer_input_size(layer)};
 }
 
-// The previous state's rows for step t of a direction, in a buffer of
-// [B + R] rows `stride` apart (block 0 holding the initial state). Forward,
-// step t continues step t-1's rows. Reverse, step t continues step t+1's
-// rows, except for the sequences whose last step is t, which start from
-// their initial state.
+// The previous state's rows for step t of a direction: the initial
+// state's B rows at `initial`, the steps' R rows at `steps`, each row
+// `stride` apart. Forward, step t continues step t-1's rows. Reverse, step
+// t continues step t+1's rows, except for the sequences whose last step is
+// t, which start from their initial state.
+inline kernels::StateRows PreviousRows(const SequenceLayout& seq,
+                                       const float* initial, const float* steps,
+                                       int stride, int dir, int t) {
+  if (dir == 0) {
+    if (t == 0) return kernels::StateRows::Contiguous(initial, stride);
+    return kernels::StateRows::Contiguous(steps + seq.offset(t - 1) * stride,
+                                          stride);
+  }
+  if (t == seq.seq_len() - 1) {
+    return kernels::StateRows::Contiguous(initial, stride);
+  }
+  return {steps + seq.offset(t + 1) * stride, initial, seq.rows(t + 1), stride};
+}
+
+// The same for a buffer of [B + R] rows, block 0 holding the initial state.
 inline kernels::StateRows PreviousRows(const SequenceLayout& seq,
                                        const float* buffer, int stride, int dir,
                                        int t) {
   const size_t batch = seq.batch();
-  if (dir == 0) {
-    const size_t prev = t == 0 ? 0 : batch + seq.offset(t - 1);
-    return kernels::StateRows::Contiguous(buffer + prev * stride, stride);
-  }
-  if (t == seq.seq_len() - 1) {
-    return kernels::StateRows::Contiguous(buffer, stride);
-  }
-  return {buffer + (batch + seq.offset(t + 1)) * stride, buffer,
-          seq.rows(t + 1), stride};
+  return PreviousRows(seq, buffer, buffer + batch * stride, stride, dir, t);
 }
 
 // The rows of the previous state from row `skip` on.

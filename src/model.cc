@@ -160,6 +160,32 @@ Target TimeMajorTarget(const Model::Impl& model, const Input& input, int width,
   return time_major;
 }
 
+// Where the top layer can write its rows straight into the caller's y,
+// sized here: every step, no head, time-major and in the caller's order.
+// Copying them afterwards took 3 % of a B = 64 H = 256 call (perf, Zen 5).
+// Not when y's storage holds any of the input, which the call still reads.
+float* TopRowsInPlace(const Model::Impl& model, const Input& input,
+                      const Input& caller_input, std::vector<float>* y) {
+  const ModelConfig& config = model.config;
+  if (config.output_size != 0 ||
+      config.output_steps != OutputSteps::kEveryStep || config.batch_first) {
+    return nullptr;
+  }
+  for (const int32_t length : input.seq_lens) {
+    if (length != input.seq_len) return nullptr;  // rows packed, not plain
+  }
+  const auto held = [&](Span<const float> span) {
+    return !span.empty() && span.data() < y->data() + y->capacity() &&
+           y->data() < span.data() + span.size();
+  };
+  for (const Input* in : {&input, &caller_input}) {
+    if (held(in->x) || held(in->h0) || held(in->c0)) return nullptr;
+  }
+  y->resize(static_cast<size_t>(input.seq_len) * input.batch *
+            model.layout->layer_output_size());
+  return y->data();
+}
+
 // Time-major [T][B][width] results back to batch-first, in place.
 void ToBatchFirst(int seq_len, int batch, int width, std::vector<float>* v) {
   std::vector<float> swapped(v->size());
@@ -232,8 +258,10 @@ void Model::Forward(const Input& caller_input, Output* output) const {
   internal::ScopedFlushDenormals flush;
   CallBuffersLease lease;
   internal::ForwardTrace& trace = lease.get().trace;
-  impl_->threads->Run(
-      [&] { internal::RunForward(*impl_, input, /*training=*/false, &trace); });
+  float* top_steps = TopRowsInPlace(*impl_, input, caller_input, &output->y);
+  impl_->threads->Run([&] {
+    internal::RunForward(*impl_, input, /*training=*/false, &trace, top_steps);
+  });
   const int width = output_width();
   if (impl_->config.output_activation == OutputActivation::kSoftmax) {
     internal::SoftmaxRows(trace.output_rows, width, trace.output.data());
@@ -241,7 +269,9 @@ void Model::Forward(const Input& caller_input, Output* output) const {
   const internal::SequenceLayout& seq = trace.layout;
   // Copied rather than moved: the caller's vector and the trace both keep
   // their storage for the next call.
-  if (seq.plain()) {
+  if (top_steps != nullptr) {
+    // Already in place.
+  } else if (seq.plain()) {
     output->y.assign(trace.output_data, trace.output_data + trace.output_size);
   } else if (impl_->config.output_steps == OutputSteps::kLastStep) {
     output->y.resize(static_cast<size_t>(seq.batch()) * width);

@@ -150,7 +150,10 @@ INSTANTIATE_TEST_SUITE_P(
                           Shape{5, 17, 2, 3, 5, 4, OutputSteps::kEveryStep,
                                 OutputActivation::kIdentity, true},
                           Shape{4, 19, 2, 4, 6, 3, OutputSteps::kLastStep,
-                                OutputActivation::kSoftmax, true, 9})),
+                                OutputActivation::kSoftmax, true, 9},
+                          // No head: the top layer writes the caller's y.
+                          Shape{5, 11, 2, 0, 4, 3, OutputSteps::kEveryStep,
+                                OutputActivation::kIdentity, true, 6})),
     ShapeName);
 
 // A batch of sequences of different lengths gives, for each sequence, bitwise
@@ -453,6 +456,37 @@ TEST(CallBuffers, EarlierCallsOnAThreadDoNotChangeItsResults) {
     CallsAt(model, 2, 1, 2);  // smaller
     EXPECT_TRUE(CallsAt(model, seq_len, batch, 7) == fresh)
         << "T=" << seq_len << " B=" << batch;
+  }
+}
+
+// Without a head the top layer writes into the caller's y. A caller may
+// feed y back as the next call's input, or its states, into an output that
+// must grow: the call reads them from y's old storage after y would have
+// been reallocated, so that call must leave y alone until the end (under
+// AddressSanitizer, reading the old storage is a use after free).
+TEST(CallBuffers, AnOutputHoldingTheInputGetsWhatACopyOfTheInputGives) {
+  ModelConfig config;
+  config.input_size = 2;
+  config.hidden_size = 8;
+  config.num_layers = 2;
+  const Model model(config, InitOptions{6});
+  const std::vector<float> first_x = RandomVector(2 * 1 * 2, 3);
+  const std::vector<float> x = RandomVector(4 * 1 * 2, 4);
+  for (int fed : {0, 1}) {
+    Output out;
+    model.Forward(Input{2, 1, first_x, {}, {}, {}},
+                  &out);  // y: 2 x 1 x 8 floats
+    const std::vector<float> copy = out.y;
+    // As x: T = 8, B = 1, I = 2, whose y takes 64 floats. As states, each
+    // [2][1][8], beside an x of T = 4, whose y takes 32.
+    const Input from_y = fed == 0 ? Input{8, 1, out.y, {}, {}, {}}
+                                  : Input{4, 1, x, out.y, out.y, {}};
+    const Input from_copy = fed == 0 ? Input{8, 1, copy, {}, {}, {}}
+                                     : Input{4, 1, x, copy, copy, {}};
+    const Output want = model.Forward(from_copy);
+    model.Forward(from_y, &out);
+    EXPECT_EQ(out.y, want.y) << (fed == 0 ? "x" : "h0, c0") << " in y";
+    EXPECT_EQ(out.h_n, want.h_n) << (fed == 0 ? "x" : "h0, c0") << " in y";
   }
 }
 
