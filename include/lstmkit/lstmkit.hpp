@@ -254,7 +254,9 @@ class LSTMKIT_API Model {
   // Runs the model over a batch. Thread-safe: one Model may serve many
   // threads at once.
   Output Forward(const Input& input) const;
-  // The same, reusing the vectors of *output.
+  // The same, reusing the vectors of *output. Bad input throws before
+  // *output is touched. Its vectors may hold the input (y fed back as the
+  // next x, say).
   void Forward(const Input& input, Output* output) const;
 
   // Runs forward and returns the loss, without gradients.
