@@ -211,8 +211,8 @@ struct LstmStepArgs {
   // sum).
   bool reverse_panels = false;
   // [B][gate_stride]: in, the input projection plus bias (pre-activations,
-  // gate-interleaved); out, the activations when store_gates, otherwise
-  // scratch.
+  // gate-interleaved), unless x is set; out, the activations when
+  // store_gates, otherwise scratch.
   float* gates = nullptr;
   int gate_stride = 0;
   bool store_gates = true;
@@ -227,6 +227,16 @@ struct LstmStepArgs {
   // tails; the same sums in the same order, so the same bits. Callers set
   // it where KernelTable::step_as_gemm says it pays.
   const Blocking* gemm_blocking = nullptr;
+  // When set, the step takes its input projection itself: each tile starts
+  // from `bias` (gate-interleaved, padded) and sums x W_ih^T over K =
+  // w_ih->k in order before W_hh, as the GEMM over every step would, so the
+  // same bits; gates is then only written. B rows of x, x_stride apart.
+  // f32 weights and the fused tiles only (not with w_hh_bf16 or
+  // gemm_blocking).
+  const float* x = nullptr;
+  int x_stride = 0;
+  const PackedB* w_ih = nullptr;
+  const float* bias = nullptr;
 };
 
 constexpr int kMinRowsForStepGemm = 16;

@@ -163,6 +163,27 @@ inline HWY_NOINLINE void LstmRowGateTails(const LstmStepArgs& args, int row,
 // MR batch rows of one panel, gate vectors [q0, q0 + V): the recurrent
 // GEMM adds h_prev W_hh^T to the pre-activations and stores the sums back
 // to the gate rows.
+// acc[r][v] += a[r][k] * w[k][v] over k in [0, depth), in order, with
+// w's rows `panel_floats` apart.
+template <size_t MR, size_t V, typename TW, class D>
+HWY_INLINE void SumRowsTimesPanel(D d, const float* const (&a)[MR], const TW* w,
+                                  size_t depth, size_t panel_floats,
+                                  hn::Vec<D> (&acc)[MR][V]) {
+  for (size_t k = 0; k < depth; ++k) {
+    hn::Vec<D> wv[V];
+    LoadWeights<V>(d, w, wv);
+#pragma GCC unroll 8
+    for (size_t r = 0; r < MR; ++r) {
+      const hn::Vec<D> av = hn::Set(d, a[r][k]);
+#pragma GCC unroll 4
+      for (size_t v = 0; v < V; ++v) {
+        acc[r][v] = hn::MulAdd(av, wv[v], acc[r][v]);
+      }
+    }
+    w += panel_floats;
+  }
+}
+
 template <size_t MR, size_t V, typename TW>
 HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel,
                                size_t q0) {
@@ -170,34 +191,34 @@ HWY_NOINLINE void LstmStepTile(const LstmStepArgs& args, int row, int panel,
   using Vec = hn::Vec<D>;
   const D d;
   const size_t lanes = hn::Lanes(d);
-  const size_t depth = args.w_hh->k;
   const size_t panel_floats = kPanelVectors * lanes;
   float* gates = GateRowOfPanel(args, row, panel) + q0 * lanes;
+  Vec acc[MR][V];
+  if (args.x != nullptr) {
+    const float* bias = args.bias + panel * panel_floats + q0 * lanes;
+    const float* x[MR];
+#pragma GCC unroll 8
+    for (size_t r = 0; r < MR; ++r) {
+      x[r] = args.x + static_cast<size_t>(row + r) * args.x_stride;
+#pragma GCC unroll 4
+      for (size_t v = 0; v < V; ++v) acc[r][v] = hn::LoadU(d, bias + v * lanes);
+    }
+    SumRowsTimesPanel<MR, V>(d, x, args.w_ih->panel(panel) + q0 * lanes,
+                             args.w_ih->k, panel_floats, acc);
+  } else {
+#pragma GCC unroll 8
+    for (size_t r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+      for (size_t v = 0; v < V; ++v) {
+        acc[r][v] = hn::LoadU(d, gates + r * args.gate_stride + v * lanes);
+      }
+    }
+  }
   const float* h_prev[MR];
 #pragma GCC unroll 8
   for (size_t r = 0; r < MR; ++r) h_prev[r] = args.h_prev.row(row + r);
-  Vec acc[MR][V];
-#pragma GCC unroll 8
-  for (size_t r = 0; r < MR; ++r) {
-#pragma GCC unroll 4
-    for (size_t v = 0; v < V; ++v) {
-      acc[r][v] = hn::LoadU(d, gates + r * args.gate_stride + v * lanes);
-    }
-  }
-  const TW* w = WeightPanel<TW>(args, panel) + q0 * lanes;
-  for (size_t k = 0; k < depth; ++k) {
-    Vec wv[V];
-    LoadWeights<V>(d, w, wv);
-#pragma GCC unroll 8
-    for (size_t r = 0; r < MR; ++r) {
-      const Vec hv = hn::Set(d, h_prev[r][k]);
-#pragma GCC unroll 4
-      for (size_t v = 0; v < V; ++v) {
-        acc[r][v] = hn::MulAdd(hv, wv[v], acc[r][v]);
-      }
-    }
-    w += panel_floats;
-  }
+  SumRowsTimesPanel<MR, V>(d, h_prev, WeightPanel<TW>(args, panel) + q0 * lanes,
+                           args.w_hh->k, panel_floats, acc);
 #pragma GCC unroll 8
   for (size_t r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
@@ -330,7 +351,7 @@ void LstmStepTiles(const LstmStepArgs& args, int panel, int end) {
   static constexpr auto kTiles = StepTiles<TW>();
   const size_t vectors = StepVectors(args.mr);
   const auto& tiles = kTiles[vectors == 4 ? 1 : 0];
-  if (args.batch == 1) {
+  if (args.batch == 1 && args.x == nullptr) {
     const int pairs = (end - panel) / 2;
     for (int i = 0; i < pairs; ++i) {
       const int pair = args.reverse_panels ? pairs - 1 - i : i;
@@ -375,6 +396,10 @@ inline void LstmStep(const LstmStepArgs& args) {
   if (args.mr < 1 || args.mr > kMaxTileRows) {
     HWY_ABORT("LstmStepArgs::mr = %d is outside [1, %d]", args.mr,
               kMaxTileRows);
+  }
+  if (args.x != nullptr &&
+      (args.w_hh_bf16 != nullptr || args.gemm_blocking != nullptr)) {
+    HWY_ABORT("LstmStepArgs::x is for f32 weights and the fused tiles only");
   }
   const int first = args.first_panel;
   const int end =

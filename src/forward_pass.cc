@@ -35,9 +35,12 @@ void InitialRows(const SequenceLayout& seq, const float* given, int width,
 
 // One direction's part of one step: the fused recurrent GEMM and gate tail
 // for panels [first, first + count) of its hidden units, in rows `block`.
+// With `x` (the layer's input rows), the step takes the input projection
+// too (InputInSteps).
 void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
               int dir, const SequenceLayout& seq, int t, RowBlock block,
-              int first, int count, bool training, LayerTrace* trace) {
+              int first, int count, bool training, const float* x,
+              LayerTrace* trace) {
   const int rows = block.ActiveAt(seq, t);
   if (rows == 0) return;
   const PackedWeights& packed = model.packed;
@@ -61,7 +64,16 @@ void CellStep(const Model::Impl& model, const LayerShape& shape, int layer,
   // Zig-zag: at batch 1 and one thread, H = 256 (1 MB of W_hh against a
   // 512 KiB L2), the time loop ran 8 % faster (Zen 3, 15 alternating runs).
   step.reverse_panels = t % 2 == 1;
-  step.gates = d.gates.data() + here * width;
+  // In inference the pre-activations of the input projection taken in
+  // the step are needed for that step only: one step's rows serve all.
+  step.gates =
+      d.gates.data() + (x != nullptr && !training ? block.first : here) * width;
+  if (x != nullptr) {
+    step.x = x + here * shape.in;
+    step.x_stride = shape.in;
+    step.w_ih = &weights.w_ih;
+    step.bias = weights.bias.data();
+  }
   step.gate_stride = width;
   step.store_gates = training;
   step.c_prev = SkipRows(PreviousRows(seq, d.c.data(), shape.hidden, dir, t),
@@ -101,10 +113,11 @@ void ProjectStep(const Model::Impl& model, const LayerShape& shape, int layer,
       0.0f, h, out_width, packed.tuning.gemm_packed);
 }
 
-// `steps`, where given, takes the steps' h rows in place of `out`.
+// `steps`, where given, takes the steps' h rows in place of `out`. With
+// the input projection in the steps, inference keeps one step's gates.
 void AllocateLayer(const LayerShape& shape, const SequenceLayout& seq,
-                   int gate_width, bool training, float* steps,
-                   LayerTrace* trace) {
+                   int gate_width, bool training, bool input_in_steps,
+                   float* steps, LayerTrace* trace) {
   const size_t batch = seq.batch();
   const size_t rows = seq.total_rows();
   const size_t width = shape.out_width();
@@ -112,7 +125,7 @@ void AllocateLayer(const LayerShape& shape, const SequenceLayout& seq,
   trace->steps = steps != nullptr ? steps : trace->out.data() + batch * width;
   for (int dir = 0; dir < shape.dirs; ++dir) {
     DirectionTrace& d = trace->dirs[dir];
-    d.gates.resize(rows * gate_width);
+    d.gates.resize((input_in_steps && !training ? batch : rows) * gate_width);
     d.c.resize((batch + rows) * shape.hidden);
     d.tanh_c.resize(training ? rows * shape.hidden : 0);
     d.r.resize(shape.projected() ? rows * shape.hidden : 0);
@@ -130,9 +143,11 @@ const float* InitialState(Span<const float> states, int layer, int dir,
 // The time loop of one layer, both directions at once: in blocks of batch
 // rows that each walk every step alone where the batch is large enough;
 // otherwise every step is sliced over hidden units, and with a projection
-// has a second phase, h = W_hr r, sliced over P.
+// has a second phase, h = W_hr r, sliced over P. With `x`, the layer's
+// input, the steps take the input projection too.
 void WalkSteps(const Model::Impl& model, const LayerShape& shape, int layer,
-               const SequenceLayout& seq, bool training, LayerTrace* trace) {
+               const SequenceLayout& seq, bool training, const float* x,
+               LayerTrace* trace) {
   const int panels = model.packed.gates.panels();
   const int proj_panels =
       shape.projected() ? model.packed.layer(layer).w_hr.panels() : 0;
@@ -143,7 +158,7 @@ void WalkSteps(const Model::Impl& model, const LayerShape& shape, int layer,
     WalkRowBlocks(*model.threads, seq, shape.dirs, blocks, false,
                   [&](int dir, int t, RowBlock rows) {
                     CellStep(model, shape, layer, dir, seq, t, rows, 0, panels,
-                             training, trace);
+                             training, x, trace);
                     if (shape.projected()) {
                       ProjectStep(model, shape, layer, dir, seq, t, rows, 0,
                                   proj_panels, trace);
@@ -164,7 +179,7 @@ void WalkSteps(const Model::Impl& model, const LayerShape& shape, int layer,
                     const auto [first, count] =
                         SlicePanels(panels, per_dir, slice % per_dir);
                     CellStep(model, shape, layer, dir, seq, t, all, first,
-                             count, training, trace);
+                             count, training, x, trace);
                   } else {
                     const auto [first, count] =
                         SlicePanels(proj_panels, per_dir, slice % per_dir);
@@ -174,6 +189,28 @@ void WalkSteps(const Model::Impl& model, const LayerShape& shape, int layer,
                 });
 }
 
+// Rows each block must walk for its steps to take the input projection:
+// a step reads all of W_ih, which the one GEMM over every step reads once
+// for T * B rows.
+constexpr int kMinRowsForInputInSteps = 32;
+
+// Whether the steps take the input projection themselves, each tile from
+// the bias through x W_ih^T and on through h W_hh^T, instead of one GEMM
+// over every step before them: where the fused tiles run (f32 weights, a
+// target with step_as_gemm false) on blocks of enough rows. The
+// pre-activations then stay in L1 instead of going through memory (26 MB
+// at B = 64, T = 100, H = 256), and the projection runs at the fused
+// tiles' rate. Same sums in the same order, so the same bits.
+bool InputInSteps(const Model::Impl& model, int layer,
+                  const SequenceLayout& seq, int dirs) {
+  const PackedWeights& packed = model.packed;
+  if (packed.kernels->step_as_gemm || packed.w_hh_bf16(layer, 0) != nullptr) {
+    return false;
+  }
+  const int blocks = IndependentRowBlocks(*model.threads, seq.batch(), dirs);
+  return blocks > 0 && seq.batch() / blocks >= kMinRowsForInputInSteps;
+}
+
 void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
                   const SequenceLayout& seq, const float* x, bool training,
                   float* steps, LayerTrace* trace) {
@@ -181,18 +218,22 @@ void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
   const LayerShape shape = ShapeOf(model, layer);
   const int gate_width = packed.gates.width();
   const int rows = static_cast<int>(seq.total_rows());
+  const bool input_in_steps = InputInSteps(model, layer, seq, shape.dirs);
   {
     const ScopedPhase phase(Phase::kForwardBuffers);
-    AllocateLayer(shape, seq, gate_width, training, steps, trace);
+    AllocateLayer(shape, seq, gate_width, training, input_in_steps, steps,
+                  trace);
   }
   for (int dir = 0; dir < shape.dirs; ++dir) {
     const PackedLayer& weights = packed.layer(layer, dir);
-    // Input projection for all steps at once, on top of both biases.
-    const ScopedPhase phase(Phase::kInputProjection);
-    ParallelGemmPacked(model.gemm(), rows, gate_width, shape.in,
-                       {x, shape.in, 1}, weights.w_ih, 1.0f,
-                       trace->dirs[dir].gates.data(), gate_width,
-                       weights.bias.data());
+    if (!input_in_steps) {
+      // Input projection for all steps at once, on top of both biases.
+      const ScopedPhase phase(Phase::kInputProjection);
+      ParallelGemmPacked(model.gemm(), rows, gate_width, shape.in,
+                         {x, shape.in, 1}, weights.w_ih, 1.0f,
+                         trace->dirs[dir].gates.data(), gate_width,
+                         weights.bias.data());
+    }
     InitialRows(seq,
                 InitialState(input.h0, layer, dir, shape.dirs, seq.batch(),
                              shape.state),
@@ -204,7 +245,8 @@ void ForwardLayer(const Model::Impl& model, int layer, const Input& input,
                 shape.hidden, trace->dirs[dir].c.data(), shape.hidden);
   }
   const ScopedPhase phase(Phase::kForwardSteps);
-  WalkSteps(model, shape, layer, seq, training, trace);
+  WalkSteps(model, shape, layer, seq, training, input_in_steps ? x : nullptr,
+            trace);
 }
 
 // Each sequence's state after its own last step (reverse: after step 0),

@@ -703,6 +703,89 @@ void TestLstmStepAsGemmMatchesFusedTiles() {
   }
 }
 
+// A step that takes its input projection (args.x) must write bitwise what
+// the GEMM over the projection (bias + x W_ih^T) followed by the step
+// writes: for inputs and hidden sizes that fill no vector, every tile
+// height, one row and many, panel slices and h_prev split between two
+// buffers. Outside a slice neither touches c, h or tanh_c; the gates are
+// compared on the slice's columns.
+void CheckStepWithInput(const KernelTable& kt, int batch, int input, int hidden,
+                        int mr, int first, int count, int split) {
+  const int pw = kPanelVectors * kt.lanes;
+  const int width = (hidden + kt.lanes - 1) / kt.lanes * pw;
+  const auto w_ih =
+      RandomVector(static_cast<size_t>(input) * width, 51, -0.3f, 0.3f);
+  PackedB packed_ih;
+  PackPanels(
+      input, width, pw,
+      [&](int k, int n) { return w_ih[static_cast<size_t>(k) * width + n]; },
+      &packed_ih);
+  const auto x = RandomVector(static_cast<size_t>(batch) * input, 52);
+  const auto bias = RandomVector(width, 53);
+  std::vector<float> w;
+  const PackedB packed_hh = RandomRecurrentWeights(kt, hidden, 54, &w);
+  const auto h_first = RandomVector(static_cast<size_t>(batch) * hidden, 55);
+  const auto h_rest = RandomVector(h_first.size(), 56);
+  const auto c_prev = RandomVector(h_first.size(), 57, -2.0f, 2.0f);
+  StepOutputs out[2];
+  for (int in_step = 0; in_step < 2; ++in_step) {
+    StepOutputs& o = out[in_step];
+    o.gates.assign(static_cast<size_t>(batch) * width, kCanary);
+    o.c.assign(h_first.size(), kCanary);
+    o.h = o.tanh_c = o.c;
+    LstmStepArgs args;
+    if (in_step == 1) {
+      args.x = x.data();
+      args.x_stride = input;
+      args.w_ih = &packed_ih;
+      args.bias = bias.data();
+    } else {
+      kt.gemm_packed_row_init(batch, width, input, {x.data(), input, 1},
+                              packed_ih, bias.data(), o.gates.data(), width,
+                              DefaultPackedBlocking(kt));
+    }
+    args.batch = batch;
+    args.hidden = hidden;
+    args.h_prev = {h_first.data(), h_rest.data(), split, hidden};
+    args.w_hh = &packed_hh;
+    args.first_panel = first;
+    args.panel_count = count;
+    args.gates = o.gates.data();
+    args.gate_stride = width;
+    args.c_prev = StateRows::Contiguous(c_prev.data(), hidden);
+    args.c = o.c.data();
+    args.h = o.h.data();
+    args.tanh_c = o.tanh_c.data();
+    args.mr = mr;
+    kt.lstm_step(args);
+    std::vector<float> slice;
+    for (int b = 0; b < batch; ++b) {
+      const auto row = o.gates.begin() + static_cast<ptrdiff_t>(b) * width;
+      slice.insert(slice.end(), row + first * pw, row + (first + count) * pw);
+    }
+    o.gates = slice;
+  }
+  ASSERT_TRUE(out[1] == out[0]) << kt.name << " B=" << batch << " I=" << input
+                                << " H=" << hidden << " mr=" << mr << " panels "
+                                << first << "+" << count << " split=" << split;
+}
+
+void TestLstmStepWithInputMatchesProjectionThenStep() {
+  const KernelTable& kt = TableFor(HWY_TARGET);
+  for (int hidden : {1, 17, 63, 129}) {
+    const int panels = (hidden + kt.lanes - 1) / kt.lanes;
+    for (int input : {1, 5, 33, 70}) {
+      for (int batch : {1, 2, 7, 13}) {
+        for (int mr : {1, 4, 6}) {
+          CheckStepWithInput(kt, batch, input, hidden, mr, 0, panels, 1 << 30);
+          CheckStepWithInput(kt, batch, input, hidden, mr, panels / 2,
+                             panels - panels / 2, batch / 2);
+        }
+      }
+    }
+  }
+}
+
 void CheckCellBackward(const KernelTable& kt, int batch, int hidden) {
   const int lanes = kt.lanes;
   const int width = (hidden + lanes - 1) / lanes * kPanelVectors * lanes;
@@ -997,6 +1080,8 @@ HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmRowMapMatchesCopiedRows);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestGemmSharedAMatchesSeparateProducts);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepAsGemmMatchesFusedTiles);
+HWY_EXPORT_AND_TEST_P(KernelsTest,
+                      TestLstmStepWithInputMatchesProjectionThenStep);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmStepReversedPanelsMatchForwardOrder);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestLstmCellBackwardMatchesReference);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestActivationsAccuracyAndSpecialValues);
