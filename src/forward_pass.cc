@@ -197,16 +197,25 @@ constexpr int kMinRowsForInputInSteps = 32;
 // Whether the steps take the input projection themselves, each tile from
 // the bias through x W_ih^T and on through h W_hh^T, instead of one GEMM
 // over every step before them: where the fused tiles run (f32 weights, a
-// target with step_as_gemm false) on blocks of enough rows. The
-// pre-activations then stay in L1 instead of going through memory (26 MB
-// at B = 64, T = 100, H = 256), and the projection runs at the fused
-// tiles' rate. Same sums in the same order, so the same bits.
+// target with step_as_gemm false) on blocks of enough rows, and a step's
+// W_ih and W_hh together are at most four times L2. The pre-activations
+// then stay in L1 instead of going through memory (26 MB at B = 64,
+// T = 100, H = 256), and the projection runs at the fused tiles' rate.
+// Same sums in the same order, so the same bits. Measured on Zen 5 (1 MiB
+// L2, B = 64, one thread, best of 6 alternating runs): H = 128, 256, 320
+// (up to 3.3 MB) 2-3 % faster; H = 384 (4.7 MB) 1 % and H = 512 (8 MB) 1-5 %
+// slower.
 bool InputInSteps(const Model::Impl& model, int layer,
                   const SequenceLayout& seq, int dirs) {
   const PackedWeights& packed = model.packed;
   if (packed.kernels->step_as_gemm || packed.w_hh_bf16(layer, 0) != nullptr) {
     return false;
   }
+  const PackedLayer& weights = packed.layer(layer, 0);
+  const size_t step_bytes =
+      static_cast<size_t>(weights.w_ih.k + weights.w_hh.k) *
+      packed.gates.width() * sizeof(float);
+  if (step_bytes > 4 * kernels::Caches().l2) return false;
   const int blocks = IndependentRowBlocks(*model.threads, seq.batch(), dirs);
   return blocks > 0 && seq.batch() / blocks >= kMinRowsForInputInSteps;
 }
