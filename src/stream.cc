@@ -97,11 +97,19 @@ void Stream::SetState(Span<const float> h, Span<const float> c) {
 
 namespace {
 
+// Without a head or a projection the output row is the top layer's h,
+// which each slice of the top layer's cell phase has just written for its
+// own hidden units: the slice copies them there, and the step needs no
+// phase, and no barrier, of its own for the output.
+bool OutputInCellPhase(const Stream::Impl& s) {
+  return s.model->config.output_size == 0 && !s.projected;
+}
+
 // Phases of one step: per layer the cell (sliced over hidden units) and,
 // with a projection, h = W_hr r (sliced over P), then the output row.
 int PhasesPerLayer(const Stream::Impl& s) { return s.projected ? 2 : 1; }
 int PhasesPerStep(const Stream::Impl& s) {
-  return s.layers * PhasesPerLayer(s) + 1;
+  return s.layers * PhasesPerLayer(s) + (OutputInCellPhase(s) ? 0 : 1);
 }
 
 // The cell of one layer for hidden-unit panels [first, first + count):
@@ -235,11 +243,14 @@ int PanelsOf(const Stream::Impl& s, int width) {
   return (width + pw - 1) / pw;
 }
 
+// Whether phase `phase` of a step is the output row's own.
+bool IsOutputPhase(const Stream::Impl& s, int phase) {
+  return !OutputInCellPhase(s) && phase == PhasesPerStep(s) - 1;
+}
+
 // The panels that phase `phase` of a step is sliced over.
 int PhasePanels(const Stream::Impl& s, int phase) {
-  if (phase == PhasesPerStep(s) - 1) {
-    return PanelsOf(s, s.outputs);
-  }
+  if (IsOutputPhase(s, phase)) return PanelsOf(s, s.outputs);
   const bool projection = phase % PhasesPerLayer(s) == 1;
   return projection ? PanelsOf(s, s.state) : s.model->packed.gates.panels();
 }
@@ -248,7 +259,7 @@ int PhasePanels(const Stream::Impl& s, int phase) {
 // the state before the step.
 void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
               int phase, int first, int count) {
-  if (phase == PhasesPerStep(s) - 1) {
+  if (IsOutputPhase(s, phase)) {
     return OutputPhase(s, y_t, current, first, count);
   }
   const int layer = phase / PhasesPerLayer(s);
@@ -256,6 +267,13 @@ void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
     CellPhase(s, x_t, current, layer, first, count);
   } else {
     ProjectionPhase(s, current, layer, first, count);
+  }
+  if (OutputInCellPhase(s) && layer == s.layers - 1) {
+    const int lanes = s.model->packed.kernels->lanes;
+    const int begin = first * lanes;
+    const int end = std::min(s.state, (first + count) * lanes);
+    const float* top = s.h_state(1 - current, layer);
+    if (end > begin) std::copy(top + begin, top + end, y_t + begin);
   }
 }
 
