@@ -115,20 +115,27 @@ void ProjectStep(const Model::Impl& model, const LayerShape& shape, int layer,
 
 // `steps`, where given, takes the steps' h rows in place of `out`. With
 // the input projection in the steps, inference keeps one step's gates.
+// Grows v to at least n elements and never shrinks it: a call that needs
+// less than the one before (inference after training, say) must not make
+// the next bigger call zero and fault tens of MB again.
+void GrowTo(kernels::LineAlignedVector<float>* v, size_t n) {
+  if (v->size() < n) v->resize(n);
+}
+
 void AllocateLayer(const LayerShape& shape, const SequenceLayout& seq,
                    int gate_width, bool training, bool input_in_steps,
                    float* steps, LayerTrace* trace) {
   const size_t batch = seq.batch();
   const size_t rows = seq.total_rows();
   const size_t width = shape.out_width();
-  trace->out.resize((batch + (steps != nullptr ? 0 : rows)) * width);
+  GrowTo(&trace->out, (batch + (steps != nullptr ? 0 : rows)) * width);
   trace->steps = steps != nullptr ? steps : trace->out.data() + batch * width;
   for (int dir = 0; dir < shape.dirs; ++dir) {
     DirectionTrace& d = trace->dirs[dir];
-    d.gates.resize((input_in_steps && !training ? batch : rows) * gate_width);
-    d.c.resize((batch + rows) * shape.hidden);
-    d.tanh_c.resize(training ? rows * shape.hidden : 0);
-    d.r.resize(shape.projected() ? rows * shape.hidden : 0);
+    GrowTo(&d.gates, (input_in_steps && !training ? batch : rows) * gate_width);
+    GrowTo(&d.c, (batch + rows) * shape.hidden);
+    GrowTo(&d.tanh_c, training ? rows * shape.hidden : 0);
+    GrowTo(&d.r, shape.projected() ? rows * shape.hidden : 0);
   }
 }
 
