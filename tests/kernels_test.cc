@@ -610,37 +610,57 @@ struct StepOutputs {
   }
 };
 
+// A step's random inputs: W_hh, h_prev's rows in two buffers (as a
+// reverse direction's are), c_prev.
+struct StepInputs {
+  std::vector<float> w, h_first, h_rest, c_prev;
+  PackedB w_hh;
+  StepInputs(const KernelTable& kt, int batch, int hidden, int seed) {
+    w_hh = RandomRecurrentWeights(kt, hidden, seed, &w);
+    h_first = RandomVector(static_cast<size_t>(batch) * hidden, seed + 1);
+    h_rest = RandomVector(h_first.size(), seed + 2);
+    c_prev = RandomVector(h_first.size(), seed + 3, -2.0f, 2.0f);
+  }
+};
+
+// The arguments of one step over panels [first, first + count) with
+// h_prev's rows split at `split`, writing into `out` (c, h and tanh_c
+// start as canaries; the gates as they are).
+LstmStepArgs StepArgsInto(const StepInputs& in, int batch, int hidden,
+                          int split, int first, int count, int width,
+                          StepOutputs* out) {
+  out->c.assign(in.h_first.size(), kCanary);
+  out->h = out->tanh_c = out->c;
+  LstmStepArgs args;
+  args.batch = batch;
+  args.hidden = hidden;
+  args.h_prev = {in.h_first.data(), in.h_rest.data(), split, hidden};
+  args.w_hh = &in.w_hh;
+  args.first_panel = first;
+  args.panel_count = count;
+  args.gates = out->gates.data();
+  args.gate_stride = width;
+  args.c_prev = StateRows::Contiguous(in.c_prev.data(), hidden);
+  args.c = out->c.data();
+  args.h = out->h.data();
+  args.tanh_c = out->tanh_c.data();
+  return args;
+}
+
 // One step over panels [first, first + count) with h_prev's rows split at
-// `split` between two buffers (as a reverse direction's are), through the
-// fused tiles (blocking null) or the GEMM.
+// `split` between two buffers, through the fused tiles (blocking null) or
+// the GEMM.
 StepOutputs RunStep(const KernelTable& kt, int batch, int hidden, int first,
                     int count, int split, const Blocking* blocking,
                     bool reverse_panels = false) {
   const int panels = (hidden + kt.lanes - 1) / kt.lanes;
   const int width = panels * kPanelVectors * kt.lanes;
-  std::vector<float> w;
-  const PackedB packed = RandomRecurrentWeights(kt, hidden, 41, &w);
-  const auto h_first = RandomVector(static_cast<size_t>(batch) * hidden, 42);
-  const auto h_rest = RandomVector(h_first.size(), 43);
-  const auto c_prev = RandomVector(h_first.size(), 44, -2.0f, 2.0f);
+  const StepInputs in(kt, batch, hidden, 41);
   StepOutputs out;
   out.gates = RandomVector(static_cast<size_t>(batch) * width, 45, -3.0f, 3.0f);
-  out.c.assign(h_first.size(), kCanary);
-  out.h = out.tanh_c = out.c;
-  LstmStepArgs args;
-  args.batch = batch;
-  args.hidden = hidden;
-  args.h_prev = {h_first.data(), h_rest.data(), split, hidden};
-  args.w_hh = &packed;
-  args.first_panel = first;
-  args.panel_count = count;
-  args.gates = out.gates.data();
-  args.gate_stride = width;
+  LstmStepArgs args =
+      StepArgsInto(in, batch, hidden, split, first, count, width, &out);
   args.store_gates = true;
-  args.c_prev = StateRows::Contiguous(c_prev.data(), hidden);
-  args.c = out.c.data();
-  args.h = out.h.data();
-  args.tanh_c = out.tanh_c.data();
   args.mr = 6;
   args.gemm_blocking = blocking;
   args.reverse_panels = reverse_panels;
@@ -722,18 +742,14 @@ void CheckStepWithInput(const KernelTable& kt, int batch, int input, int hidden,
       &packed_ih);
   const auto x = RandomVector(static_cast<size_t>(batch) * input, 52);
   const auto bias = RandomVector(width, 53);
-  std::vector<float> w;
-  const PackedB packed_hh = RandomRecurrentWeights(kt, hidden, 54, &w);
-  const auto h_first = RandomVector(static_cast<size_t>(batch) * hidden, 55);
-  const auto h_rest = RandomVector(h_first.size(), 56);
-  const auto c_prev = RandomVector(h_first.size(), 57, -2.0f, 2.0f);
+  const StepInputs in(kt, batch, hidden, 54);
   StepOutputs out[2];
   for (int in_step = 0; in_step < 2; ++in_step) {
     StepOutputs& o = out[in_step];
     o.gates.assign(static_cast<size_t>(batch) * width, kCanary);
-    o.c.assign(h_first.size(), kCanary);
-    o.h = o.tanh_c = o.c;
-    LstmStepArgs args;
+    LstmStepArgs args =
+        StepArgsInto(in, batch, hidden, split, first, count, width, &o);
+    args.mr = mr;
     if (in_step == 1) {
       args.x = x.data();
       args.x_stride = input;
@@ -744,19 +760,6 @@ void CheckStepWithInput(const KernelTable& kt, int batch, int input, int hidden,
                               packed_ih, bias.data(), o.gates.data(), width,
                               DefaultPackedBlocking(kt));
     }
-    args.batch = batch;
-    args.hidden = hidden;
-    args.h_prev = {h_first.data(), h_rest.data(), split, hidden};
-    args.w_hh = &packed_hh;
-    args.first_panel = first;
-    args.panel_count = count;
-    args.gates = o.gates.data();
-    args.gate_stride = width;
-    args.c_prev = StateRows::Contiguous(c_prev.data(), hidden);
-    args.c = o.c.data();
-    args.h = o.h.data();
-    args.tanh_c = o.tanh_c.data();
-    args.mr = mr;
     kt.lstm_step(args);
     std::vector<float> slice;
     for (int b = 0; b < batch; ++b) {
