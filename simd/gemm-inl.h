@@ -138,28 +138,6 @@ inline MicroTileFn SelectMicroTile(int mr, int nr, bool packed_a) {
                   : SelectMicroTileOf<false>(mr, nr);
 }
 
-// Packs `rows` (at most MR) rows of a row-major A, each kc long from
-// row[r], into one [kc][MR] panel, zero-padded. MR is a constant so that
-// each k's MR stores are one unrolled run.
-template <size_t MR>
-void PackRowMajorPanel(const float* const* row, int rows, int kc,
-                       float* HWY_RESTRICT out) {
-  if (rows == static_cast<int>(MR)) {
-    for (int p = 0; p < kc; ++p) {
-#pragma GCC unroll 8
-      for (size_t r = 0; r < MR; ++r) out[r] = row[r][p];
-      out += MR;
-    }
-    return;
-  }
-  for (int p = 0; p < kc; ++p) {
-    for (size_t r = 0; r < MR; ++r) {
-      out[r] = static_cast<int>(r) < rows ? row[r][p] : 0.0f;
-    }
-    out += MR;
-  }
-}
-
 // Packs a column-major A (A^T stored, as for A^T B), rows
 // [m_begin..m_end) and k in [pc..pc+kc), into panels of MR rows. Each k
 // gives MR consecutive floats of one stored row to every panel. k walks in
@@ -229,36 +207,22 @@ void PackColumnMajorA(MatrixA a, int m_begin, int m_end, int pc, int kc,
   }
 }
 
-using PackRowMajorFn = void (*)(const float* const*, int, int, float*);
 using PackColumnMajorFn = void (*)(MatrixA, int, int, int, int, float*);
 
-struct PackFns {
-  PackRowMajorFn row_major;
-  PackColumnMajorFn column_major;
-};
-
 template <size_t... R>
-constexpr std::array<PackFns, sizeof...(R)> MakePackTable(
+constexpr std::array<PackColumnMajorFn, sizeof...(R)> MakePackTable(
     std::index_sequence<R...>) {
-  return {PackFns{&PackRowMajorPanel<R + 1>, &PackColumnMajorA<R + 1>}...};
+  return {&PackColumnMajorA<R + 1>...};
 }
 
-// Packs A[m_begin..m_end)[pc..pc+kc) into panels of mr rows, each [kc][mr],
-// zero-padded to a whole panel.
+// Packs A[m_begin..m_end)[pc..pc+kc) of a column-major A into panels of mr
+// rows, each [kc][mr], zero-padded to a whole panel. A row-major A is read
+// in place (ReadsAInPlace).
 inline void PackA(MatrixA a, int m_begin, int m_end, int pc, int kc, int mr,
                   float* out) {
   static constexpr auto kPack =
       MakePackTable(std::make_index_sequence<kMaxTileRows>());
-  if (a.col_stride != 1) {
-    return kPack[mr - 1].column_major(a, m_begin, m_end, pc, kc, out);
-  }
-  for (int ir = m_begin; ir < m_end; ir += mr) {
-    const int rows = std::min(mr, m_end - ir);
-    const float* row[kMaxTileRows];
-    for (int r = 0; r < rows; ++r) row[r] = a.row(ir + r) + pc;
-    kPack[mr - 1].row_major(row, rows, kc, out);
-    out += static_cast<size_t>(kc) * mr;
-  }
+  kPack[mr - 1](a, m_begin, m_end, pc, kc, out);
 }
 
 // Copies `count` floats, a whole number of vectors, to an aligned `dst`.
