@@ -113,8 +113,6 @@ void ProjectStep(const Model::Impl& model, const LayerShape& shape, int layer,
       0.0f, h, out_width, packed.tuning.gemm_packed);
 }
 
-// `steps`, where given, takes the steps' h rows in place of `out`. With
-// the input projection in the steps, inference keeps one step's gates.
 // Grows v to at least n elements and never shrinks it: a call that needs
 // less than the one before (inference after training, say) must not make
 // the next bigger call zero and fault tens of MB again.
@@ -122,6 +120,8 @@ void GrowTo(kernels::LineAlignedVector<float>* v, size_t n) {
   if (v->size() < n) v->resize(n);
 }
 
+// `steps`, where given, takes the steps' h rows in place of `out`. With
+// the input projection in the steps, inference keeps one step's gates.
 void AllocateLayer(const LayerShape& shape, const SequenceLayout& seq,
                    int gate_width, bool training, bool input_in_steps,
                    float* steps, LayerTrace* trace) {
