@@ -164,9 +164,10 @@ Target TimeMajorTarget(const Model::Impl& model, const Input& input, int width,
 // sized here: every step, no head, time-major and in the caller's order.
 // Copying them afterwards took 3 % of a B = 64 H = 256 call (perf, Zen 5).
 // Not when y's storage holds any of the input or initial states: sizing y
-// could free them while the call still reads them.
+// could free them while the call still reads them. (Time-major, `input` is
+// the caller's own.)
 float* TopRowsInPlace(const Model::Impl& model, const Input& input,
-                      const Input& caller_input, std::vector<float>* y) {
+                      std::vector<float>* y) {
   const ModelConfig& config = model.config;
   if (config.output_size != 0 ||
       config.output_steps != OutputSteps::kEveryStep || config.batch_first) {
@@ -179,9 +180,7 @@ float* TopRowsInPlace(const Model::Impl& model, const Input& input,
     return !span.empty() && span.data() < y->data() + y->capacity() &&
            y->data() < span.data() + span.size();
   };
-  for (const Input* in : {&input, &caller_input}) {
-    if (held(in->x) || held(in->h0) || held(in->c0)) return nullptr;
-  }
+  if (held(input.x) || held(input.h0) || held(input.c0)) return nullptr;
   y->resize(static_cast<size_t>(input.seq_len) * input.batch *
             model.layout->layer_output_size());
   return y->data();
@@ -259,7 +258,7 @@ void Model::Forward(const Input& caller_input, Output* output) const {
   internal::ScopedFlushDenormals flush;
   CallBuffersLease lease;
   internal::ForwardTrace& trace = lease.get().trace;
-  float* top_steps = TopRowsInPlace(*impl_, input, caller_input, &output->y);
+  float* top_steps = TopRowsInPlace(*impl_, input, &output->y);
   impl_->threads->Run([&] {
     internal::RunForward(*impl_, input, /*training=*/false, &trace, top_steps);
   });

@@ -212,6 +212,15 @@ void ProjectionPhase(Stream::Impl& s, int current, int layer, int first,
   }
 }
 
+// Units [begin, end) of the top layer's h into the output row, which is
+// that h where there is no head.
+void CopyTopUnits(Stream::Impl& s, float* y_t, int current, int begin,
+                  int end) {
+  const float* top = s.h_state(1 - current, s.layers - 1);
+  end = std::min(s.state, end);
+  if (end > begin) std::copy(top + begin, top + end, y_t + begin);
+}
+
 // Columns [first, first + count) panels of the step's output row.
 void OutputPhase(Stream::Impl& s, float* y_t, int current, int first,
                  int count) {
@@ -222,9 +231,7 @@ void OutputPhase(Stream::Impl& s, float* y_t, int current, int first,
   const float* top = s.h_state(1 - current, s.layers - 1);
   const int begin = first * pw;
   if (m.config.output_size == 0) {
-    const int end = std::min(s.state, (first + count) * pw);
-    if (end > begin) std::copy(top + begin, top + end, y_t + begin);
-    return;
+    return CopyTopUnits(s, y_t, current, begin, (first + count) * pw);
   }
   const kernels::PackedPanels head = packed.head.Panels(first, count);
   if (head.n <= 0) return;
@@ -270,10 +277,7 @@ void RunPhase(Stream::Impl& s, const float* x_t, float* y_t, int current,
   }
   if (OutputInCellPhase(s) && layer == s.layers - 1) {
     const int lanes = s.model->packed.kernels->lanes;
-    const int begin = first * lanes;
-    const int end = std::min(s.state, (first + count) * lanes);
-    const float* top = s.h_state(1 - current, layer);
-    if (end > begin) std::copy(top + begin, top + end, y_t + begin);
+    CopyTopUnits(s, y_t, current, first * lanes, (first + count) * lanes);
   }
 }
 
